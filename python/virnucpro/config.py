@@ -1,0 +1,85 @@
+"""Every `VIRNUCPRO_*` environment variable, read and validated in one place.
+
+Nothing else in the package reads `os.environ` for these: code asks `get_env_config()` and passes the
+values down. Add a new variable here (a field, its parser, a line in `describe()`), nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from virnucpro.errors import ConfigError
+
+_TRUE = frozenset({"1", "true", "yes"})
+_FALSE = frozenset({"0", "false", "no", ""})
+
+
+def parse_bool(name: str, raw: str | None) -> bool:
+    """Strict boolean: 1/true/yes or 0/false/no/empty (case-insensitive); anything else is an error.
+
+    Strictness matters: a lenient `bool(value)` makes "false" mean true.
+    """
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(
+        f"environment variable {name}={raw!r} is not a boolean: use 1/true/yes or 0/false/no (or leave it empty)"
+    )
+
+
+def parse_choice(name: str, raw: str | None, choices: tuple[str, ...], default: str) -> str:
+    """One of a fixed set of lower-case words; unset or empty means the default."""
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"environment variable {name}={raw!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Typed view of the `VIRNUCPRO_*` environment variables.
+
+    Attributes:
+        disable_packing: `VIRNUCPRO_DISABLE_PACKING` - run models on padded batches instead of packed
+            (variable-length) ones. Slower; a reference path for debugging.
+        disable_fp16: `VIRNUCPRO_DISABLE_FP16` - force float32 everywhere, also on CUDA (default there is
+            bfloat16 weights and activations with float32 pooling).
+    """
+
+    disable_packing: bool = False
+    disable_fp16: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> EnvConfig:
+        """Parse the variables from a mapping (os.environ in production, a dict in tests)."""
+        return cls(
+            disable_packing=parse_bool("VIRNUCPRO_DISABLE_PACKING", environ.get("VIRNUCPRO_DISABLE_PACKING")),
+            disable_fp16=parse_bool("VIRNUCPRO_DISABLE_FP16", environ.get("VIRNUCPRO_DISABLE_FP16")),
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The settings as variable name -> value, for logs and output metadata."""
+        return {
+            "VIRNUCPRO_DISABLE_PACKING": str(int(self.disable_packing)),
+            "VIRNUCPRO_DISABLE_FP16": str(int(self.disable_fp16)),
+        }
+
+
+@functools.cache
+def get_env_config() -> EnvConfig:
+    """The process-wide EnvConfig, parsed once from os.environ on first use."""
+    return EnvConfig.from_environ(os.environ)
+
+
+def reset_env_config() -> None:
+    """Forget the cached EnvConfig so the next `get_env_config()` re-reads os.environ (for tests)."""
+    get_env_config.cache_clear()

@@ -1,0 +1,47 @@
+"""The contract between the inference runner and a model: tokenize, packed forward, pool.
+
+The runner is generic over this protocol; ESM-2 and DNABERT-S are two implementations of it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+
+class EmbeddingModel(Protocol):
+    """A loaded embedding model ready to embed packed batches on one device.
+
+    Attributes:
+        kind: "esm2" or "dnabert-s".
+        model_id: what the user named (a path or a hub name), for metadata.
+        fingerprint: hex digest of the weights (and the tokenizer where there is one), so checkpoints
+            made with other weights are never reused.
+        embedding_dim: width of the pooled vectors (2560 for ESM-2 3B, 768 for DNABERT-S).
+        device: where the weights live.
+        dtype: compute dtype of weights and activations (float32 or bfloat16); pooled output is float32.
+        backend: name of the attention backend in use ("flex", "varlen", "block-diagonal", "padded", ...).
+    """
+
+    kind: str
+    model_id: str
+    fingerprint: str
+    embedding_dim: int
+    device: torch.device
+    dtype: torch.dtype
+    backend: str
+
+    def tokenize(self, sequence: str) -> list[int]:
+        """Token ids of one sequence, special tokens included, truncated as the contract says."""
+        ...
+
+    def embed_packed(self, token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
+        """Pooled float32 embeddings (num_sequences, embedding_dim) of a packed batch.
+
+        Args:
+            token_ids: int64 (total_tokens,) - the sequences' tokens concatenated, on `device`.
+            cu_seqlens: int32 (num_sequences + 1,) - cumulative lengths starting at 0, on `device`.
+            max_seqlen: the longest sequence in the batch, in tokens.
+        """
+        ...
