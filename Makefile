@@ -8,7 +8,7 @@ VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.virnucpro-installed
 
-.PHONY: setup venv demo test test-all lint format clean
+.PHONY: setup venv demo test test-all browser lint format clean
 
 setup: venv
 
@@ -23,8 +23,13 @@ $(STAMP): python/pyproject.toml
 demo: setup
 	$(VENV)/bin/virnucpro translate assets/demo/reads.fa --chunk-length 300 --outdir results/demo
 
-test: setup
+test: setup browser
 	$(VPY) -m pytest
+
+# The report's browser test needs Chromium (Debian's package); CI installs it, elsewhere the test is skipped.
+browser:
+	@if [ -n "$${CI:-}" ] && ! command -v chromium >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
 
 test-all: setup
 	$(VPY) -m pytest -m "" 
