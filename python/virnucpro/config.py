@@ -53,10 +53,14 @@ class EnvConfig:
             (variable-length) ones. Slower; a reference path for debugging.
         disable_fp16: `VIRNUCPRO_DISABLE_FP16` - force float32 everywhere, also on CUDA (default there is
             bfloat16 weights and activations with float32 pooling).
+        device_lock_dir: `VIRNUCPRO_DEVICE_LOCK_DIR` - where `--device auto` keeps its per-GPU lock files
+            (empty: `virnucpro-device-locks` under the system temp dir). Runs that should spread over one
+            machine's GPUs must see the same directory (mount it into containers).
     """
 
     disable_packing: bool = False
     disable_fp16: bool = False
+    device_lock_dir: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> EnvConfig:
@@ -64,6 +68,7 @@ class EnvConfig:
         return cls(
             disable_packing=parse_bool("VIRNUCPRO_DISABLE_PACKING", environ.get("VIRNUCPRO_DISABLE_PACKING")),
             disable_fp16=parse_bool("VIRNUCPRO_DISABLE_FP16", environ.get("VIRNUCPRO_DISABLE_FP16")),
+            device_lock_dir=environ.get("VIRNUCPRO_DEVICE_LOCK_DIR", "").strip(),
         )
 
     def describe(self) -> dict[str, str]:
@@ -71,6 +76,7 @@ class EnvConfig:
         return {
             "VIRNUCPRO_DISABLE_PACKING": str(int(self.disable_packing)),
             "VIRNUCPRO_DISABLE_FP16": str(int(self.disable_fp16)),
+            "VIRNUCPRO_DEVICE_LOCK_DIR": self.device_lock_dir,
         }
 
 
