@@ -1,0 +1,312 @@
+"""DNABERT-S (DNABERT-2 / MosaicBERT architecture) in plain PyTorch, run on packed sequences.
+
+Loads the published Hugging Face directory of `zhihan1996/DNABERT-S` with its own state-dict key names,
+without its remote code (no `trust_remote_code`, no Triton). The forward is the reference one: ids only,
+token types all zero, post-LN layers with a GLU feed-forward, ALiBi instead of position embeddings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from virnucpro.config import EnvConfig
+from virnucpro.errors import InputError
+from virnucpro.models.attention import packed_attention, select_backend
+from virnucpro.models.dnabert_state import check_state_dict
+from virnucpro.models.dnabert_tokenizer import DnabertTokenizer
+from virnucpro.models.hf_checkpoint import (
+    find_model_files,
+    fingerprint_files,
+    load_state_dict,
+    read_config,
+    resolve_model_dir,
+)
+
+KIND = "dnabert-s"
+KIND_NAME = "DNABERT-S"
+
+
+@dataclass(frozen=True)
+class DnabertConfig:
+    """The hyperparameters of `config.json` that the forward depends on."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    type_vocab_size: int
+    layer_norm_eps: float
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @classmethod
+    def from_json(cls, data: dict[str, object], path: Path) -> DnabertConfig:
+        """Read and check the fields; every problem names `path` and the field.
+
+        Raises:
+            InputError: a missing or non-positive field, or a hidden size the heads do not divide.
+        """
+        values: dict[str, object] = {}
+        for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size"):
+            values[name] = _positive_int(data, name, path)
+        values["type_vocab_size"] = _positive_int(data, "type_vocab_size", path, default=2)
+        eps = data.get("layer_norm_eps", 1e-12)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
+            raise InputError(f"{path}: layer_norm_eps must be a positive number, found {eps!r}")
+        config = cls(**values, layer_norm_eps=float(eps))  # type: ignore[arg-type]
+        if config.hidden_size % config.num_attention_heads:
+            raise InputError(
+                f"{path}: hidden_size {config.hidden_size} is not divisible by "
+                f"num_attention_heads {config.num_attention_heads}"
+            )
+        return config
+
+
+def _positive_int(data: dict[str, object], name: str, path: Path, default: int | None = None) -> int:
+    """One positive integer field of `config.json`."""
+    value = data.get(name, default)
+    if value is None:
+        raise InputError(f"{path}: config.json has no {name!r}; is this a DNABERT-S model directory?")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{path}: {name} must be a positive integer, found {value!r}")
+    return value
+
+
+def alibi_slopes(num_heads: int) -> list[float]:
+    """ALiBi slopes, computed the way the DNABERT-2 code does (`_get_alibi_head_slopes`).
+
+    For n a power of two: 2^(-8/n), 2^(-16/n), ... For other n: the slopes of the largest power of two
+    m below n, then every other slope of 2m heads, up to n in all (12 heads: 1/2 .. 1/256, 2^-0.5 ..).
+    """
+
+    def power_of_two(n: int) -> list[float]:
+        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+        return [start * start**i for i in range(n)]
+
+    if math.log2(num_heads).is_integer():
+        return power_of_two(num_heads)
+    closest = 2 ** math.floor(math.log2(num_heads))
+    return power_of_two(closest) + alibi_slopes(2 * closest)[0::2][: num_heads - closest]
+
+
+class DnabertEmbeddings(nn.Module):
+    """Word plus token-type embeddings, then LayerNorm; no position embeddings (ALiBi replaces them)."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        # The reference passes no token types, so every token gets type 0.
+        x = self.word_embeddings(token_ids) + self.token_type_embeddings.weight[0]  # (T, H)
+        return self.LayerNorm(x)
+
+
+class DnabertSelfAttention(nn.Module):
+    """Fused QKV projection and attention confined to each packed sequence, with ALiBi."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.head_dim
+        self.Wqkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+
+    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
+        total = x.shape[0]
+        # The fused output is [Q | K | V], each H wide, each head a contiguous slice: (T, 3, heads, head_dim).
+        q, k, v = self.Wqkv(x).view(total, 3, self.num_heads, self.head_dim).unbind(1)
+        context = packed_attention(
+            q, k, v, cu_seqlens, max_seqlen, scale=self.head_dim**-0.5, backend=backend, alibi_slopes=slopes
+        )  # (T, heads, head_dim)
+        return context.reshape(total, self.num_heads * self.head_dim)
+
+
+class DnabertSelfOutput(nn.Module):
+    """Output projection, then post-LN around the residual."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, context: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(residual + self.dense(context))
+
+
+class DnabertAttention(nn.Module):
+    """`attention.self` and `attention.output`, named as in the checkpoint."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.self = DnabertSelfAttention(config)
+        self.output = DnabertSelfOutput(config)
+
+    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
+        return self.output(self.self(x, cu_seqlens, max_seqlen, slopes, backend), x)
+
+
+class DnabertGluMlp(nn.Module):
+    """Gated feed-forward: GELU(first half) * second half, projected back, post-LN around the residual."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.intermediate_size = config.intermediate_size
+        self.gated_layers = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=False)
+        self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.gated_layers(x)  # (T, 2I)
+        gated, gate = hidden[:, : self.intermediate_size], hidden[:, self.intermediate_size :]
+        # The FIRST half goes through exact (erf) GELU, the SECOND is the linear gate; swapping them or
+        # using the tanh GELU changes every number.
+        return self.layernorm(x + self.wo(F.gelu(gated, approximate="none") * gate))
+
+
+class DnabertLayer(nn.Module):
+    """One encoder layer: attention block, then GLU block, each post-LN."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.attention = DnabertAttention(config)
+        self.mlp = DnabertGluMlp(config)
+
+    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
+        return self.mlp(self.attention(x, cu_seqlens, max_seqlen, slopes, backend))
+
+
+class DnabertEncoder(nn.Module):
+    """The layer stack; `encoder.layer.{i}` in the checkpoint."""
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(DnabertLayer(config) for _ in range(config.num_hidden_layers))
+
+
+class DnabertModel(nn.Module):
+    """The DNABERT-2 encoder over a packed token stream; returns the last layer's hidden states.
+
+    The checkpoint's `pooler.dense.*` is not part of the embedding, so it has no module here; the loader
+    checks and drops it.
+    """
+
+    def __init__(self, config: DnabertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embeddings = DnabertEmbeddings(config)
+        self.encoder = DnabertEncoder(config)
+
+    def forward(
+        self, token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, *, slopes: torch.Tensor, backend: str
+    ) -> torch.Tensor:
+        """Hidden states (total_tokens, hidden) of the last layer; no final LayerNorm (there is none)."""
+        x = self.embeddings(token_ids)  # (T, H)
+        for layer in self.encoder.layer:
+            x = layer(x, cu_seqlens, max_seqlen, slopes, backend)
+        return x
+
+
+def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
+    """float32 mean over ALL tokens of each packed sequence, [CLS] and [SEP] included (contract.md 4).
+
+    Sums come from a float64 running sum differenced at the sequence bounds: deterministic on every
+    device (no atomic adds), and exact enough that the result is the float32 rounding of the true mean.
+    """
+    running = torch.cumsum(hidden.to(torch.float64), dim=0)  # (T, H)
+    running = torch.cat([running.new_zeros(1, running.shape[1]), running])
+    bounds = cu_seqlens.long()
+    lengths = (bounds[1:] - bounds[:-1]).to(torch.float64)
+    return ((running[bounds[1:]] - running[bounds[:-1]]) / lengths[:, None]).to(torch.float32)
+
+
+class DnabertS:
+    """A loaded DNABERT-S ready to embed packed batches (the runner's `EmbeddingModel`)."""
+
+    kind = KIND
+
+    def __init__(
+        self,
+        network: DnabertModel,
+        tokenizer: DnabertTokenizer,
+        *,
+        model_id: str,
+        fingerprint: str,
+        backend: str,
+    ) -> None:
+        parameter = next(network.parameters())
+        self.network = network
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.fingerprint = fingerprint
+        self.backend = backend
+        self.device = parameter.device
+        self.dtype = parameter.dtype
+        self.embedding_dim = network.config.hidden_size
+        # ALiBi slopes stay float32 whatever the model dtype; the attention backends build the bias from them.
+        self.slopes = torch.tensor(alibi_slopes(network.config.num_attention_heads), dtype=torch.float32)
+        self.slopes = self.slopes.to(self.device)
+
+    def tokenize(self, sequence: str) -> list[int]:
+        """`[CLS]` + BPE tokens + `[SEP]`, untruncated, as the reference tokenizer call gave them."""
+        return self.tokenizer.encode(sequence)
+
+    @torch.inference_mode()
+    def embed_packed(self, token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
+        """Pooled float32 embeddings (num_sequences, hidden) of a packed batch (see `EmbeddingModel`)."""
+        hidden = self.network(token_ids, cu_seqlens, max_seqlen, slopes=self.slopes, backend=self.backend)
+        return mean_pool(hidden, cu_seqlens)
+
+
+def compute_dtype(device: torch.device, env: EnvConfig) -> torch.dtype:
+    """float32 on CPU or with VIRNUCPRO_DISABLE_FP16; bfloat16 weights and activations on CUDA."""
+    if device.type == "cuda" and not env.disable_fp16:
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> DnabertS:
+    """Load a DNABERT-S model directory (or a hub ID from the local cache) onto `device`.
+
+    Args:
+        model: a Hugging Face model directory with config.json, tokenizer.json and pytorch_model.bin or
+            model.safetensors; or a hub ID such as `zhihan1996/DNABERT-S` found in the local HF cache.
+        device: where to run.
+        env: runtime settings (precision policy, packing switch).
+        backend: an attention backend name, or None / "auto" to choose one.
+
+    Returns:
+        A `DnabertS`, in eval mode, ready for `embed_packed`.
+
+    Raises:
+        InputError: missing files, a damaged or foreign checkpoint, or keys / shapes that do not match
+            config.json; every message names the path.
+        ConfigError: an attention backend that cannot run here.
+    """
+    files = find_model_files(resolve_model_dir(model), KIND_NAME)
+    config = DnabertConfig.from_json(read_config(files.config), files.config)
+    tokenizer = DnabertTokenizer(files.tokenizer)
+    if tokenizer.vocab_size > config.vocab_size:
+        raise InputError(
+            f"{files.tokenizer}: tokenizer has {tokenizer.vocab_size} tokens but {files.config} says "
+            f"vocab_size {config.vocab_size}; they belong to different models"
+        )
+    network = DnabertModel(config)
+    state = check_state_dict(load_state_dict(files.weights, KIND_NAME), network.state_dict(), files.weights)
+    network.load_state_dict(state, strict=True)
+    device = torch.device(device)
+    dtype = compute_dtype(device, env)
+    network.to(device=device, dtype=dtype).eval()
+    chosen = select_backend(device, env, backend, alibi=True, dtype=dtype)
+    fingerprint = fingerprint_files([files.weights, files.tokenizer, files.config])
+    return DnabertS(network, tokenizer, model_id=model, fingerprint=fingerprint, backend=chosen)

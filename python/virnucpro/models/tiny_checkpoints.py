@@ -1,0 +1,303 @@
+"""Deterministic tiny checkpoints in exactly the published formats, for tests and the test profile.
+
+`write_test_models(DIR)` writes a DNABERT-S Hugging Face directory, a fair-esm ESM-2 `.pt` with its
+contact-regression file and a pickled classifier whose input width fits the two. Same seed, same bytes;
+loading them goes through the same code as loading the real checkpoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+DNABERT_DIR = "dnabert-s"
+ESM2_FILE = "esm2_t2_test.pt"
+CLASSIFIER_FILE = "classifier.pth"
+SPECIAL_TOKENS = ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")
+NUCLEOTIDES = ("A", "C", "G", "T")
+TOKENIZER_MAX_LENGTH = 2000  # the published tokenizer.json truncates and pads to this; loaders switch it off
+
+
+@dataclass(frozen=True)
+class TinyDnabertSpec:
+    """Sizes of a tiny DNABERT-S (the real one: 768 hidden, 12 layers, 12 heads, 3072, vocab 4096)."""
+
+    hidden_size: int = 32
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    intermediate_size: int = 64
+    vocab_size: int = 96
+
+
+@dataclass(frozen=True)
+class TestModelPaths:
+    """Where `write_test_models` put each model."""
+
+    dnabert_s: Path
+    esm2: Path
+    classifier: Path
+
+
+def write_test_models(directory: str | Path, seed: int = 0) -> TestModelPaths:
+    """Write the three tiny models under `directory` (created if needed); same seed, same bytes.
+
+    Layout: `dnabert-s/` (HF directory), `esm2_t2_test.pt` (+ `esm2_t2_test-contact-regression.pt`),
+    `classifier.pth` (input width = DNABERT-S hidden + ESM-2 embed dim).
+    """
+    from virnucpro.models.classifier import write_test_classifier
+    from virnucpro.models.esm2_checkpoint import write_test_checkpoint
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    spec = TinyDnabertSpec()
+    esm_embed_dim = 64
+    paths = TestModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE)
+    write_dnabert_s_dir(paths.dnabert_s, spec, seed=seed)
+    write_test_checkpoint(paths.esm2, num_layers=2, embed_dim=esm_embed_dim, heads=4, seed=seed)
+    write_test_classifier(paths.classifier, spec.hidden_size + esm_embed_dim, seed)
+    return paths
+
+
+def write_dnabert_s_dir(
+    directory: str | Path, spec: TinyDnabertSpec = TinyDnabertSpec(), *, seed: int = 0, weights: str = "bin"
+) -> Path:
+    """A DNABERT-S Hugging Face directory with seeded weights and a small BPE tokenizer.
+
+    Args:
+        directory: created if needed.
+        spec: model sizes.
+        seed: seeds the tokenizer's training DNA and the weights.
+        weights: "bin" writes `pytorch_model.bin` (plain state dict, as published), "safetensors" writes
+            `model.safetensors` (as newer mirrors do).
+
+    Returns:
+        `directory`.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab, merges = train_bpe(spec.vocab_size, seed=seed)
+    _write_json(directory / "tokenizer.json", tokenizer_json(vocab, merges))
+    _write_json(directory / "tokenizer_config.json", _tokenizer_config())
+    _write_json(directory / "special_tokens_map.json", _special_tokens_map())
+    _write_json(directory / "config.json", dnabert_config_json(spec))
+    state = dnabert_state_dict(spec, seed=seed)
+    if weights == "safetensors":
+        save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    else:
+        torch.save(state, directory / "pytorch_model.bin")
+    return directory
+
+
+def train_bpe(vocab_size: int, *, seed: int, sequences: int = 40, length: int = 150) -> tuple[dict[str, int], list]:
+    """A byte-pair vocabulary learnt from seeded random DNA, ids laid out like the real file.
+
+    Ids: the five special tokens 0..4, A C G T 5..8, then one token per merge in merge order. Each step
+    merges the most frequent adjacent pair (ties: the alphabetically first), as BPE training does.
+
+    Returns:
+        (vocab token -> id, merges as [left, right] pairs in rank order).
+    """
+    rng = np.random.default_rng(seed)
+    # Skewed base composition so that frequent pairs exist and merges are not all ties.
+    letters = rng.choice(np.array(NUCLEOTIDES), size=(sequences, length), p=[0.4, 0.1, 0.2, 0.3])
+    words = [list(row) for row in letters]
+    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS + NUCLEOTIDES)}
+    merges: list[list[str]] = []
+    while len(vocab) < vocab_size:
+        counts = Counter(pair for word in words for pair in itertools.pairwise(word))
+        if not counts:
+            break
+        left, right = min(counts, key=lambda pair: (-counts[pair], pair))
+        merges.append([left, right])
+        vocab.setdefault(left + right, len(vocab))
+        words = [_merge_word(word, left, right) for word in words]
+    return vocab, merges
+
+
+def _merge_word(word: list[str], left: str, right: str) -> list[str]:
+    """`word` with every non-overlapping (left, right) pair, scanning left to right, joined."""
+    out: list[str] = []
+    index = 0
+    while index < len(word):
+        if index + 1 < len(word) and word[index] == left and word[index + 1] == right:
+            out.append(left + right)
+            index += 2
+        else:
+            out.append(word[index])
+            index += 1
+    return out
+
+
+def tokenizer_json(vocab: dict[str, int], merges: list) -> dict:
+    """`tokenizer.json` with the published structure: BPE, no normalizer, whitespace pre-tokenizer,
+    `[CLS] $A [SEP]` template, stored truncation and fixed padding to 2000."""
+    added = [_added_token(vocab[token], token) for token in SPECIAL_TOKENS]
+    return {
+        "version": "1.0",
+        "truncation": {
+            "direction": "Right",
+            "max_length": TOKENIZER_MAX_LENGTH,
+            "strategy": "LongestFirst",
+            "stride": 0,
+        },
+        "padding": {
+            "strategy": {"Fixed": TOKENIZER_MAX_LENGTH},
+            "direction": "Right",
+            "pad_to_multiple_of": None,
+            "pad_id": vocab["[PAD]"],
+            "pad_type_id": 0,
+            "pad_token": "[PAD]",
+        },
+        "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": _template_processing(vocab),
+        "decoder": None,
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": "[UNK]",
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "vocab": vocab,
+            "merges": [f"{left} {right}" for left, right in merges],
+        },
+    }
+
+
+def _added_token(token_id: int, content: str) -> dict:
+    return {
+        "id": token_id,
+        "content": content,
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": False,
+        "normalized": False,
+        "special": True,
+    }
+
+
+def _template_processing(vocab: dict[str, int]) -> dict:
+    """Post-processor: `[CLS] $A [SEP]` for one sequence, `[CLS] $A [SEP] $B:1 [SEP]:1` for pairs."""
+
+    def special(token: str, type_id: int) -> dict:
+        return {"SpecialToken": {"id": token, "type_id": type_id}}
+
+    def sequence(name: str, type_id: int) -> dict:
+        return {"Sequence": {"id": name, "type_id": type_id}}
+
+    return {
+        "type": "TemplateProcessing",
+        "single": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)],
+        "pair": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1), special("[SEP]", 1)],
+        "special_tokens": {
+            token: {"id": token, "ids": [vocab[token]], "tokens": [token]} for token in ("[CLS]", "[SEP]")
+        },
+    }
+
+
+def _tokenizer_config() -> dict:
+    return {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": 1000000000000000019884624838656,
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+        "pad_token": "[PAD]",
+        "sep_token": "[SEP]",
+        "unk_token": "[UNK]",
+    }
+
+
+def _special_tokens_map() -> dict:
+    return {
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+        "pad_token": "[PAD]",
+        "sep_token": "[SEP]",
+        "unk_token": "[UNK]",
+    }
+
+
+def dnabert_config_json(spec: TinyDnabertSpec) -> dict:
+    """`config.json` with the published keys (remote-code `auto_map` included), tiny sizes."""
+    return {
+        "_name_or_path": "zhihan1996/DNABERT-S",
+        "alibi_starting_size": 512,
+        "architectures": ["BertModel"],
+        "attention_probs_dropout_prob": 0.0,
+        "auto_map": {
+            "AutoConfig": "configuration_bert.BertConfig",
+            "AutoModel": "bert_layers.BertModel",
+            "AutoModelForMaskedLM": "bert_layers.BertForMaskedLM",
+            "AutoModelForSequenceClassification": "bert_layers.BertForSequenceClassification",
+        },
+        "classifier_dropout": None,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": spec.hidden_size,
+        "initializer_range": 0.02,
+        "intermediate_size": spec.intermediate_size,
+        "layer_norm_eps": 1e-12,
+        "max_position_embeddings": 512,
+        "model_type": "bert",
+        "num_attention_heads": spec.num_attention_heads,
+        "num_hidden_layers": spec.num_hidden_layers,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+        "torch_dtype": "float32",
+        "type_vocab_size": 2,
+        "vocab_size": spec.vocab_size,
+    }
+
+
+def dnabert_state_dict(spec: TinyDnabertSpec, *, seed: int) -> dict[str, torch.Tensor]:
+    """Seeded weights under the published key names, pooler included.
+
+    Weights are scaled by 1/sqrt(fan_in), not BERT's 0.02, so that attention is sharp and every head,
+    slope and half of the GLU visibly changes the output (tests then catch a swapped half or head).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    hidden, inner = spec.hidden_size, spec.intermediate_size
+
+    def linear(name: str, rows: int, cols: int, bias: bool = True) -> dict[str, torch.Tensor]:
+        out = {f"{name}.weight": torch.randn(rows, cols, generator=generator) / math.sqrt(cols)}
+        if bias:
+            out[f"{name}.bias"] = torch.randn(rows, generator=generator) * 0.1
+        return out
+
+    def layer_norm(name: str) -> dict[str, torch.Tensor]:
+        return {
+            f"{name}.weight": 1.0 + 0.1 * torch.randn(hidden, generator=generator),
+            f"{name}.bias": 0.1 * torch.randn(hidden, generator=generator),
+        }
+
+    state = {
+        "embeddings.word_embeddings.weight": torch.randn(spec.vocab_size, hidden, generator=generator),
+        "embeddings.token_type_embeddings.weight": torch.randn(2, hidden, generator=generator) * 0.5,
+        **layer_norm("embeddings.LayerNorm"),
+    }
+    for index in range(spec.num_hidden_layers):
+        prefix = f"encoder.layer.{index}"
+        state.update(linear(f"{prefix}.attention.self.Wqkv", 3 * hidden, hidden))
+        state.update(linear(f"{prefix}.attention.output.dense", hidden, hidden))
+        state.update(layer_norm(f"{prefix}.attention.output.LayerNorm"))
+        state.update(linear(f"{prefix}.mlp.gated_layers", 2 * inner, hidden, bias=False))
+        state.update(linear(f"{prefix}.mlp.wo", hidden, inner))
+        state.update(layer_norm(f"{prefix}.mlp.layernorm"))
+    state.update(linear("pooler.dense", hidden, hidden))
+    return state
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """JSON in a stable layout (insertion order, two-space indent, final newline) so bytes repeat."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
