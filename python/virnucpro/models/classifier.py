@@ -11,6 +11,7 @@ Three kinds of file are read:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -267,6 +268,50 @@ def save_classifier(path: str | Path, model: MLPClassifier, info: ClassifierInfo
         "virnucpro_version": __version__,
     }
     save_file(state, str(path), metadata=metadata)
+
+
+def convert_classifier(
+    old: str | Path, new: str | Path, *, chunk_length: int | None = None, dnabert_dim: int | None = None
+) -> ClassifierInfo:
+    """Rewrite any loadable classifier in the pickle-free format, completing its metadata.
+
+    Args:
+        old: the classifier to read (a published pickle is read with the restricted loader).
+        new: the `.safetensors` file to write.
+        chunk_length: training chunk length; default: from the old metadata, else from a file name such as
+            `300_model.pth`.
+        dnabert_dim: DNABERT-S share of the input width; default: from the old metadata, else 768 for the
+            published 3328-wide models.
+
+    Returns:
+        The metadata written.
+
+    Raises:
+        InputError: the old file cannot be loaded, or the chunk length or feature split cannot be determined.
+    """
+    old, new = Path(old), Path(new)
+    loaded = load_classifier(old)
+    info = loaded.info
+    if chunk_length is None and info.chunk_length is None:
+        match = re.match(r"(\d+)_model\b", old.name)
+        if match is None:
+            raise InputError(f"{old}: the chunk length it was trained for is unknown: pass --chunk-length")
+        chunk_length = int(match.group(1))
+    if dnabert_dim is None and info.dnabert_dim is None:
+        if info.input_dim != sum(PUBLISHED_DIMS):
+            raise InputError(
+                f"{old}: input width {info.input_dim} is not the published {sum(PUBLISHED_DIMS)}: pass --dnabert-dim"
+            )
+        dnabert_dim = PUBLISHED_DIMS[0]
+    info = with_feature_dims(info, dnabert_dim, None if dnabert_dim is not None else info.esm_dim)
+    extra = {**info.extra, "converted_from": old.name, "converted_from_sha256": _sha256(old)}
+    info = replace(info, chunk_length=chunk_length or info.chunk_length, extra=extra)
+    save_classifier(new, loaded.model, info)
+    return info
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def with_feature_dims(info: ClassifierInfo, dnabert_dim: int | None, esm_dim: int | None) -> ClassifierInfo:
