@@ -1,0 +1,22 @@
+"""`virnucpro shard`: split reads into deterministic, content-named shards of whole reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("shard")
+@click.argument("reads", type=click.Path(path_type=Path))
+@click.option("--shard-size", required=True, type=click.IntRange(min=1), help="Reads per shard.")
+@click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory (created).")
+@click.option("--prefix", default=None, help="Shard file name prefix [default: READS without extensions].")
+def command(reads: Path, shard_size: int, outdir: Path, prefix: str | None) -> None:
+    """Write OUTDIR/<prefix>.<index>.<sha256[:12]>.fa shards and OUTDIR/<prefix>.shards.tsv.
+
+    READS is a nucleotide FASTA, plain or gzip, validated as `translate` validates it.
+    """
+    from virnucpro.shard import shard_file
+
+    shard_file(reads, outdir, shard_size=shard_size, prefix=prefix)

@@ -1,0 +1,34 @@
+"""`virnucpro translate`: chunk reads and six-frame translate them (contract.md sections 2-3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("translate")
+@click.argument("reads", type=click.Path(path_type=Path))
+@click.option(
+    "--chunk-length",
+    required=True,
+    type=click.IntRange(min=1),
+    help="Expected chunk length C: 300 or 500 for the published models, or any positive integer.",
+)
+@click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory (created).")
+@click.option(
+    "--ambiguous",
+    type=click.Choice(["drop", "x"]),
+    default="drop",
+    show_default=True,
+    help="Codons with non-ACGT letters: 'drop' them (published behaviour) or translate them to 'X' "
+    "(changes the science: the published models never saw X).",
+)
+def command(reads: Path, chunk_length: int, outdir: Path, ambiguous: str) -> None:
+    """Write OUTDIR/nucleotide.fa, OUTDIR/protein.faa (kept frames) and OUTDIR/chunks.tsv (every chunk).
+
+    READS is a nucleotide FASTA, plain or gzip.
+    """
+    from virnucpro.translate import translate_file
+
+    translate_file(reads, outdir, chunk_length=chunk_length, ambiguous=ambiguous)

@@ -1,0 +1,137 @@
+"""Split reads into deterministic, content-named shards of whole reads (the `shard` stage).
+
+A shard's name carries its index and the first 12 hex digits of the SHA-256 of its bytes, so the same input
+always gives the same names, and a checkpoint keyed by the name can never be reused for other content.
+Reads are streamed once; only the current shard is held (in a temporary file), never the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from virnucpro.errors import InputError
+from virnucpro.io.fasta import read_fasta
+from virnucpro.logging_setup import get_logger
+
+SHARDS_HEADER = "shard_file\tindex\treads"
+
+log = get_logger("shard")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One written shard: its file name (inside the output directory), 1-based index and read count."""
+
+    name: str
+    index: int
+    reads: int
+
+
+def default_prefix(path: str | Path) -> str:
+    """The input's name without FASTA and gzip extensions: `reads.fa.gz` -> `reads`."""
+    name = Path(path).name
+    for suffix in (".gz", ".fasta", ".fna", ".fa", ".fas", ".ffn"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def shard_file(
+    input_path: str | Path, outdir: str | Path, *, shard_size: int, prefix: str | None = None
+) -> list[Shard]:
+    """Write `<prefix>.<index:04d>.<sha256[:12]>.fa` shards of `shard_size` whole reads, plus a table.
+
+    Each read is written as `>ID` and its upper-cased sequence on one line, so a shard's bytes (and name)
+    depend only on the reads, not on the input's line width, case, line endings or compression. The table
+    `<prefix>.shards.tsv` lists every shard file, its index and its read count. Files appear under their
+    final names only after the whole input was read and validated.
+
+    Args:
+        input_path: nucleotide FASTA, plain or gzip, validated as `translate` validates it.
+        outdir: output directory (created).
+        shard_size: reads per shard (the last shard may hold fewer).
+        prefix: file name prefix; default the input's name without extensions.
+
+    Returns:
+        The shards in index order.
+
+    Raises:
+        InputError: a bad option or any input problem `read_fasta` reports.
+    """
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise InputError(f"--shard-size must be a positive integer, not {shard_size!r}")
+    prefix = default_prefix(input_path) if prefix is None else prefix
+    _check_prefix(prefix)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".shard-", dir=outdir))
+    try:
+        shards = _write_shards(Path(input_path), staging, shard_size, prefix)
+        _write_table(staging / f"{prefix}.shards.tsv", shards)
+        for shard in shards:
+            os.replace(staging / shard.name, outdir / shard.name)
+        os.replace(staging / f"{prefix}.shards.tsv", outdir / f"{prefix}.shards.tsv")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "%s: %d reads in %d shards of up to %d reads", input_path, sum(s.reads for s in shards), len(shards), shard_size
+    )
+    return shards
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix or "/" in prefix or prefix.startswith(".") or any(ch.isspace() for ch in prefix):
+        raise InputError(f"--prefix {prefix!r} must be a plain file name part (no '/', no spaces, not hidden)")
+
+
+def _write_shards(input_path: Path, staging: Path, shard_size: int, prefix: str) -> list[Shard]:
+    """Stream the reads into shard files under `staging`, naming each by its content once complete."""
+    shards: list[Shard] = []
+    writer: _ShardWriter | None = None
+    try:
+        for record in read_fasta(input_path, kind="nucleotide", unique_ids=True):
+            if writer is None:
+                writer = _ShardWriter(staging, prefix, len(shards) + 1)
+            writer.add(f">{record.id}\n{record.sequence}\n".encode("ascii"))
+            if writer.reads == shard_size:
+                shards.append(writer.close())
+                writer = None
+        if writer is not None:
+            shards.append(writer.close())
+            writer = None
+    finally:
+        if writer is not None:
+            writer.handle.close()
+    return shards
+
+
+class _ShardWriter:
+    """Write one shard to a temporary file while hashing it; `close` renames it to its content name."""
+
+    def __init__(self, staging: Path, prefix: str, index: int) -> None:
+        self.staging, self.prefix, self.index = staging, prefix, index
+        self.path = staging / f"{prefix}.{index:04d}.partial"
+        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self.digest = hashlib.sha256()
+        self.reads = 0
+
+    def add(self, record: bytes) -> None:
+        self.handle.write(record)
+        self.digest.update(record)
+        self.reads += 1
+
+    def close(self) -> Shard:
+        self.handle.close()
+        name = f"{self.prefix}.{self.index:04d}.{self.digest.hexdigest()[:12]}.fa"
+        self.path.replace(self.staging / name)
+        return Shard(name, self.index, self.reads)
+
+
+def _write_table(path: Path, shards: list[Shard]) -> None:
+    lines = [SHARDS_HEADER] + [f"{shard.name}\t{shard.index}\t{shard.reads}" for shard in shards]
+    path.write_text("\n".join(lines) + "\n")
