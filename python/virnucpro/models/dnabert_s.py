@@ -27,6 +27,7 @@ from virnucpro.models.hf_checkpoint import (
     read_config,
     resolve_model_dir,
 )
+from virnucpro.models.precision import choose_precision
 
 KIND = "dnabert-s"
 KIND_NAME = "DNABERT-S"
@@ -98,6 +99,17 @@ def alibi_slopes(num_heads: int) -> list[float]:
     return power_of_two(closest) + alibi_slopes(2 * closest)[0::2][: num_heads - closest]
 
 
+class Float32LayerNorm(nn.LayerNorm):
+    """LayerNorm computed in float32 whatever the activation dtype; the result is cast back.
+
+    Under bfloat16 the mean and variance of 768 values lose digits the post-LN stack then amplifies.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
+        return out.to(x.dtype)
+
+
 class DnabertEmbeddings(nn.Module):
     """Word plus token-type embeddings, then LayerNorm; no position embeddings (ALiBi replaces them)."""
 
@@ -105,7 +117,7 @@ class DnabertEmbeddings(nn.Module):
         super().__init__()
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = Float32LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
         # The reference passes no token types, so every token gets type 0.
@@ -138,7 +150,7 @@ class DnabertSelfOutput(nn.Module):
     def __init__(self, config: DnabertConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = Float32LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, context: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(residual + self.dense(context))
@@ -164,7 +176,7 @@ class DnabertGluMlp(nn.Module):
         self.intermediate_size = config.intermediate_size
         self.gated_layers = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=False)
         self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.layernorm = Float32LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.gated_layers(x)  # (T, 2I)
@@ -268,13 +280,6 @@ class DnabertS:
         return mean_pool(hidden, cu_seqlens)
 
 
-def compute_dtype(device: torch.device, env: EnvConfig) -> torch.dtype:
-    """float32 on CPU or with VIRNUCPRO_DISABLE_FP16; bfloat16 weights and activations on CUDA."""
-    if device.type == "cuda" and not env.disable_fp16:
-        return torch.bfloat16
-    return torch.float32
-
-
 def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> DnabertS:
     """Load a DNABERT-S model directory (or a hub ID from the local cache) onto `device`.
 
@@ -305,8 +310,11 @@ def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend:
     state = check_state_dict(load_state_dict(files.weights, KIND_NAME), network.state_dict(), files.weights)
     network.load_state_dict(state, strict=True)
     device = torch.device(device)
-    dtype = compute_dtype(device, env)
+    dtype = choose_precision(device, env)
     network.to(device=device, dtype=dtype).eval()
+    for module in network.modules():
+        if isinstance(module, Float32LayerNorm):
+            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
     chosen = select_backend(device, env, backend, alibi=True, dtype=dtype)
     fingerprint = fingerprint_files([files.weights, files.tokenizer, files.config])
     return DnabertS(network, tokenizer, model_id=model, fingerprint=fingerprint, backend=chosen)
