@@ -1,0 +1,82 @@
+"""The report stage: the original tool's two files, a per-read table, a summary and an HTML page.
+
+`write_report` is the one entry point; the CLI and `predict` both call it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from virnucpro.errors import InputError
+from virnucpro.logging_setup import get_logger
+from virnucpro.report.compatible import HIGHEST_NAME, PREDICTIONS_NAME, highest_score_text, predictions_text
+from virnucpro.report.html import HTML_NAME, render_html
+from virnucpro.report.reads import READS_NAME, call_reads, read_chunks, reads_text
+from virnucpro.report.summary import SUMMARY_NAME, build_summary
+
+log = get_logger("report")
+
+
+def _read_provenance(paths: list[Path]) -> list[dict]:
+    records = []
+    for path in paths:
+        try:
+            records.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{path}: not a readable classify record ({error})") from error
+    return records
+
+
+def write_report(
+    scores_paths: list[str | Path],
+    chunks_paths: list[str | Path],
+    outdir: str | Path,
+    *,
+    threshold: float = 0.5,
+    sample: str = "sample",
+    settings: dict | None = None,
+    provenance_paths: list[str | Path] = (),
+) -> dict:
+    """Write every report file into `outdir` from per-shard scores and chunks tables (in shard order).
+
+    Args:
+        scores_paths: `scores.tsv` files of the classify stage.
+        chunks_paths: `chunks.tsv` files of the translate stage (together they list every input read).
+        outdir: output directory (created).
+        threshold: P(virus) at or above which a read is called `virus`.
+        sample: the name shown in the summary and page.
+        settings: extra settings to record in the summary (chunk length, model names).
+        provenance_paths: the classify stage's `classify.json` files, recorded as they are.
+
+    Returns:
+        The summary dict that was written to `summary.json`.
+
+    Raises:
+        InputError: unreadable inputs, or scores that do not match the chunks tables.
+    """
+    from virnucpro.classify import read_scores
+
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"--threshold {threshold} must be between 0 and 1")
+    scores = [row for path in scores_paths for row in read_scores(path)]
+    chunks = [chunk for path in chunks_paths for chunk in read_chunks(path)]
+    calls = call_reads(chunks, scores, threshold)
+    settings = {**(settings or {}), "scores": [str(p) for p in scores_paths], "chunks": [str(p) for p in chunks_paths]}
+    summary = build_summary(
+        calls,
+        scores,
+        sample=sample,
+        threshold=threshold,
+        settings=settings,
+        provenance=_read_provenance([Path(p) for p in provenance_paths]),
+    )
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / PREDICTIONS_NAME).write_text(predictions_text(scores), encoding="utf-8", newline="\n")
+    (outdir / HIGHEST_NAME).write_text(highest_score_text(scores), encoding="utf-8", newline="\n")
+    (outdir / READS_NAME).write_text(reads_text(calls), encoding="utf-8", newline="\n")
+    (outdir / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (outdir / HTML_NAME).write_text(render_html(summary), encoding="utf-8")
+    log.info("%d reads, %d frames -> %s", len(calls), len(scores), outdir)
+    return summary
