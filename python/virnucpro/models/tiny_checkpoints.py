@@ -18,8 +18,12 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from virnucpro.models.classifier import write_test_classifier
+from virnucpro.models.esm2_checkpoint import write_test_checkpoint
+
 DNABERT_DIR = "dnabert-s"
 ESM2_FILE = "esm2_t2_test.pt"
+ESM2_EMBED_DIM = 64
 CLASSIFIER_FILE = "classifier.pth"
 SPECIAL_TOKENS = ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")
 NUCLEOTIDES = ("A", "C", "G", "T")
@@ -38,7 +42,7 @@ class TinyDnabertSpec:
 
 
 @dataclass(frozen=True)
-class TestModelPaths:
+class TinyModelPaths:
     """Where `write_test_models` put each model."""
 
     dnabert_s: Path
@@ -46,23 +50,19 @@ class TestModelPaths:
     classifier: Path
 
 
-def write_test_models(directory: str | Path, seed: int = 0) -> TestModelPaths:
+def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
     """Write the three tiny models under `directory` (created if needed); same seed, same bytes.
 
     Layout: `dnabert-s/` (HF directory), `esm2_t2_test.pt` (+ `esm2_t2_test-contact-regression.pt`),
     `classifier.pth` (input width = DNABERT-S hidden + ESM-2 embed dim).
     """
-    from virnucpro.models.classifier import write_test_classifier
-    from virnucpro.models.esm2_checkpoint import write_test_checkpoint
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     spec = TinyDnabertSpec()
-    esm_embed_dim = 64
-    paths = TestModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE)
+    paths = TinyModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE)
     write_dnabert_s_dir(paths.dnabert_s, spec, seed=seed)
-    write_test_checkpoint(paths.esm2, num_layers=2, embed_dim=esm_embed_dim, heads=4, seed=seed)
-    write_test_classifier(paths.classifier, spec.hidden_size + esm_embed_dim, seed)
+    write_test_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
+    write_test_classifier(paths.classifier, spec.hidden_size + ESM2_EMBED_DIM, seed)
     return paths
 
 
@@ -89,10 +89,15 @@ def write_dnabert_s_dir(
     _write_json(directory / "special_tokens_map.json", _special_tokens_map())
     _write_json(directory / "config.json", dnabert_config_json(spec))
     state = dnabert_state_dict(spec, seed=seed)
+    files = {"bin": directory / "pytorch_model.bin", "safetensors": directory / "model.safetensors"}
+    if weights not in files:
+        raise ValueError(f"weights must be 'bin' or 'safetensors', not {weights!r}")
+    for path in files.values():
+        path.unlink(missing_ok=True)  # a stale file of the other format would be loaded instead
     if weights == "safetensors":
-        save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
+        save_file(state, str(files["safetensors"]), metadata={"format": "pt"})
     else:
-        torch.save(state, directory / "pytorch_model.bin")
+        torch.save(state, files["bin"])
     return directory
 
 
