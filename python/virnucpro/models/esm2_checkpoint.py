@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import pickle
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +128,7 @@ def _torch_load(path: Path) -> object:
         found = re.search(r"GLOBAL ([\w.]+)", str(error))
         holds = f"it pickles {found.group(1)}" if found else "it holds pickled objects other than tensors"
         raise InputError(f"{path} is not an ESM-2 checkpoint: {holds}, which is not loaded for safety") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+    except Exception as error:  # a damaged file can fail anywhere in the unpickler (IndexError, KeyError...)
         raise InputError(
             f"ESM-2 checkpoint {path} cannot be read (truncated or corrupt? {type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else 'no detail'})"
