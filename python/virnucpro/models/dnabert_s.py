@@ -280,6 +280,19 @@ class DnabertS:
         return mean_pool(hidden, cu_seqlens)
 
 
+def place_network(network: DnabertModel, device: torch.device, dtype: torch.dtype) -> DnabertModel:
+    """Move `network` to `device` in `dtype` for inference, keeping LayerNorm parameters float32.
+
+    Returns:
+        `network` itself, in eval mode.
+    """
+    network.to(device=device, dtype=dtype).eval()
+    for module in network.modules():
+        if isinstance(module, Float32LayerNorm):
+            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
+    return network
+
+
 def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> DnabertS:
     """Load a DNABERT-S model directory (or a hub ID from the local cache) onto `device`.
 
@@ -311,10 +324,7 @@ def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend:
     network.load_state_dict(state, strict=True)
     device = torch.device(device)
     dtype = choose_precision(device, env)
-    network.to(device=device, dtype=dtype).eval()
-    for module in network.modules():
-        if isinstance(module, Float32LayerNorm):
-            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
+    place_network(network, device, dtype)
     chosen = select_backend(device, env, backend, alibi=True, dtype=dtype)
     fingerprint = fingerprint_files([files.weights, files.tokenizer, files.config])
     return DnabertS(network, tokenizer, model_id=model, fingerprint=fingerprint, backend=chosen)

@@ -15,7 +15,7 @@ from tokenizers import Tokenizer
 from virnucpro.config import EnvConfig
 from virnucpro.errors import ConfigError, InputError
 from virnucpro.models.attention import available_backends
-from virnucpro.models.dnabert_s import alibi_slopes, load_dnabert_s, mean_pool
+from virnucpro.models.dnabert_s import DnabertS, alibi_slopes, load_dnabert_s, mean_pool, place_network
 from virnucpro.models.dnabert_tokenizer import DnabertTokenizer
 from virnucpro.models.tiny_checkpoints import (
     TinyDnabertSpec,
@@ -190,6 +190,26 @@ def test_disable_packing_runs_padded_and_matches_reference(tiny_dir: Path, tiny_
     assert model.backend == "padded"
     batch = random_batch([2, 150, 17, 333, 64], TinyDnabertSpec().vocab_size, seed=17)
     assert_close_to_reference(model.embed_packed(*pack(batch)), tiny_state, TinyDnabertSpec(), batch)
+
+
+@pytest.mark.parametrize("backend", available_backends(CPU))
+def test_bfloat16_path_runs_on_cpu_close_to_reference(tiny_dir: Path, tiny_state: dict, backend: str) -> None:
+    """The CUDA precision (bfloat16 weights, float32 LayerNorm and pooling), run on the CPU.
+
+    Measured on LENGTHS over three seeds and every CPU backend: min cosine 0.99990, max abs diff 0.037
+    (bfloat16 keeps 8 bits of mantissa); bounds 0.9995 and 0.1.
+    """
+    loaded = load_dnabert_s(str(tiny_dir), CPU, env=ENV, backend=backend)
+    network = place_network(loaded.network, CPU, torch.bfloat16)
+    model = DnabertS(network, loaded.tokenizer, model_id="m", fingerprint=loaded.fingerprint, backend=backend)
+    assert model.dtype == torch.bfloat16
+    assert network.encoder.layer[1].mlp.layernorm.weight.dtype == torch.float32
+    batch = random_batch([1, 9, 70, 180], TinyDnabertSpec().vocab_size, seed=19)
+    pooled = model.embed_packed(*pack(batch))
+    expected = torch.stack([reference_embedding(tiny_state, TinyDnabertSpec(), ids) for ids in batch])
+    assert pooled.dtype == torch.float32
+    assert torch.nn.functional.cosine_similarity(pooled.double(), expected.double(), dim=1).min().item() >= 0.9995
+    assert (pooled - expected).abs().max().item() <= 0.1
 
 
 def test_mean_includes_cls_and_sep(tiny_dir: Path) -> None:
