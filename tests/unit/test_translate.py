@@ -7,6 +7,7 @@ a line-by-line restatement of the published procedure, on random reads with IUPA
 from __future__ import annotations
 
 import gzip
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,15 @@ from virnucpro.cli import main
 from virnucpro.errors import InputError
 from virnucpro.io.fasta import FastaRecord
 from virnucpro.translate import CHUNKS_HEADER, Frame, translate_file, translate_records
+
+
+@pytest.fixture(autouse=True)
+def restore_package_logger():
+    """`main` points the package logger at the test's stderr; put it back for the tests that follow."""
+    logger = logging.getLogger("virnucpro")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def frames_of(sequence: str, chunk_length: int = 1000, ambiguous: str = "drop") -> list[tuple[str, str, str]]:
