@@ -416,7 +416,8 @@ def write_test_classifier(path: str | Path, input_dim: int, seed: int, hidden_di
         module = _OriginalMLPClassifier(input_dim, hidden_dim, len(CLASS_NAMES))
     state = {k: v.clone() for k, v in module.state_dict().items()}
     state["bn1.running_mean"] = torch.randn(hidden_dim, generator=generator) * 0.05
-    state["bn1.running_var"] = torch.rand(hidden_dim, generator=generator) * 1.5 + 0.25
+    # small variances spread the tiny models' embeddings (hidden-unit spread about 0.1) over both classes
+    state["bn1.running_var"] = torch.rand(hidden_dim, generator=generator) * 0.015 + 0.005
     state["bn1.weight"] = torch.rand(hidden_dim, generator=generator) + 0.5
     state["bn1.bias"] = torch.randn(hidden_dim, generator=generator) * 0.1
     state["bn1.num_batches_tracked"] = torch.tensor(1000, dtype=torch.long)

@@ -72,7 +72,7 @@ def test_test_classifier_is_pickled_like_the_published_files(legacy_pth):
     module = _original_module(legacy_pth)
     assert [name for name, _ in module.named_children()] == ["hidden_layer", "bn1", "output_layer", "dropout"]
     # running statistics are not the defaults (0 and 1), so eval mode changes the numbers
-    assert module.bn1.running_var.min() > 0.2 and abs(module.bn1.running_mean).max() > 0
+    assert module.bn1.running_var.max() < 0.05 and abs(module.bn1.running_mean).max() > 0
 
 
 def test_restricted_load_gives_the_same_scores_as_the_pickled_module(legacy_pth):
