@@ -233,13 +233,13 @@ def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
     """float32 mean over ALL tokens of each packed sequence, [CLS] and [SEP] included (contract.md 4).
 
     Sums come from a float64 running sum differenced at the sequence bounds: deterministic on every
-    device (no atomic adds), and exact enough that the result is the float32 rounding of the true mean.
+    device (no atomic adds) and accurate far below float32 resolution.
     """
     running = torch.cumsum(hidden.to(torch.float64), dim=0)  # (T, H)
-    running = torch.cat([running.new_zeros(1, running.shape[1]), running])
-    bounds = cu_seqlens.long()
-    lengths = (bounds[1:] - bounds[:-1]).to(torch.float64)
-    return ((running[bounds[1:]] - running[bounds[:-1]]) / lengths[:, None]).to(torch.float32)
+    starts, ends = cu_seqlens[:-1].long(), cu_seqlens[1:].long()
+    before = torch.where((starts > 0)[:, None], running[(starts - 1).clamp(min=0)], 0.0)  # sum before each start
+    lengths = (ends - starts).to(torch.float64)
+    return ((running[ends - 1] - before) / lengths[:, None]).to(torch.float32)
 
 
 class DnabertS:
