@@ -18,6 +18,8 @@ MLM_PREFIX = "bert."
 MLM_HEAD_PREFIX = "cls.predictions."
 # Present in the published DNABERT-S file, unused by the mean-pooled embedding.
 POOLER_PREFIX = "pooler.dense."
+# Index buffers some Hugging Face saves include; they hold no weights (positions come from ALiBi, types are 0).
+INDEX_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
 MARKER_KEY = "embeddings.word_embeddings.weight"
 _LISTED = 12
 
@@ -38,7 +40,7 @@ def check_state_dict(
     Raises:
         InputError: not a DNABERT-S state dict, missing or unexpected keys, or shape mismatches.
     """
-    state = _strip_mlm_prefix(found)
+    state = _normalise_keys(found)
     if MARKER_KEY not in state:
         sample = ", ".join(sorted(found)[:5]) or "no tensors at all"
         raise InputError(f"{path}: not a DNABERT-S checkpoint (no {MARKER_KEY}; found {sample})")
@@ -52,11 +54,14 @@ def check_state_dict(
     return dict(state)
 
 
-def _strip_mlm_prefix(found: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop the masked-LM head and the `bert.` prefix when the file is a masked-LM checkpoint."""
-    if not any(key.startswith(MLM_PREFIX) for key in found):
-        return dict(found)
-    return {key.removeprefix(MLM_PREFIX): value for key, value in found.items() if not key.startswith(MLM_HEAD_PREFIX)}
+def _normalise_keys(found: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop the masked-LM head and `bert.` prefix of a masked-LM checkpoint, and weightless index buffers."""
+    state = dict(found)
+    if any(key.startswith(MLM_PREFIX) for key in state):
+        state = {
+            key.removeprefix(MLM_PREFIX): value for key, value in state.items() if not key.startswith(MLM_HEAD_PREFIX)
+        }
+    return {key: value for key, value in state.items() if key not in INDEX_BUFFERS}
 
 
 def _key_problems(state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]) -> list[str]:

@@ -316,13 +316,14 @@ def test_safetensors_weights_give_the_same_vectors(tiny_dir: Path, tmp_path: Pat
 
 
 def test_masked_lm_checkpoint_with_bert_prefix_is_accepted(tiny_dir: Path, tmp_path: Path) -> None:
-    """DNABERT-2-117M style: `bert.` prefix, an LM head, no pooler. Same encoder, same vectors."""
+    """DNABERT-2-117M style: `bert.` prefix, an LM head, no pooler, an index buffer. Same vectors."""
     mlm = tmp_path / "mlm"
     shutil.copytree(tiny_dir, mlm)
     state = torch.load(mlm / "pytorch_model.bin", weights_only=True)
     renamed = {f"bert.{k}": v for k, v in state.items() if not k.startswith("pooler.")}
     renamed["cls.predictions.transform.dense.weight"] = torch.zeros(32, 32)
     renamed["cls.predictions.decoder.bias"] = torch.zeros(96)
+    renamed["bert.embeddings.position_ids"] = torch.arange(512)[None]  # an index buffer, no weights
     torch.save(renamed, mlm / "pytorch_model.bin")
     batch = random_batch([12, 3], TinyDnabertSpec().vocab_size)
     a = load_dnabert_s(str(tiny_dir), CPU, env=ENV).embed_packed(*pack(batch))
