@@ -81,7 +81,9 @@ def _cached_snapshot(model_id: str, cache: Path) -> Path:
         return snapshots[0]
     if len(snapshots) > 1:
         raise InputError(f"{model_id}: several snapshots in {repo}/snapshots and no refs/main; pass one as a path")
-    raise InputError(f"{model_id}: no such directory, and not in the local Hugging Face cache; expected {expected}; {advice}")
+    raise InputError(
+        f"{model_id}: no such directory, and not in the local Hugging Face cache; expected {expected}; {advice}"
+    )
 
 
 def find_model_files(directory: Path, kind_name: str) -> ModelFiles:
