@@ -1,0 +1,170 @@
+"""The train stage: labelled frames in, a pickle-free classifier with held-out metrics out.
+
+`train_and_save` does the split, the fit and the evaluation; `embed_labelled_fasta` makes the labelled
+frames from FASTA files with the same translate and embed stages that prediction uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from virnucpro.errors import InputError
+from virnucpro.logging_setup import get_logger
+from virnucpro.train.dataset import LabelledFrames, ambiguous_chunks, filter_frames, from_embeddings
+from virnucpro.train.metrics import binary_metrics
+from virnucpro.train.split import SETS, split_records
+from virnucpro.train.trainer import TrainSettings, train_classifier
+
+log = get_logger("train")
+CLASSIFIER_NAME = "classifier.safetensors"
+METRICS_NAME = "metrics.json"
+SPLIT_NAME = "split.tsv"
+
+
+def embed_labelled_fasta(
+    labelled: list[tuple[Path, int]],
+    workdir: Path,
+    *,
+    chunk_length: int,
+    dnabert: str,
+    esm: str,
+    device: str = "auto",
+    drop_ambiguous_chunks: bool = False,
+) -> LabelledFrames:
+    """Translate and embed each labelled FASTA file (label 1 = virus) and join the frames by ID.
+
+    Args:
+        labelled: (FASTA path, label) pairs.
+        workdir: where frames and embeddings are written (one folder per input file).
+        drop_ambiguous_chunks: leave out chunks with N R Y M K S W H B V D, as the published training set did.
+
+    Raises:
+        InputError: a record in two input files, or no frame at all.
+    """
+    from virnucpro.embed import embed_file
+    from virnucpro.report.reads import read_chunks
+    from virnucpro.translate import translate_file
+
+    record_labels: dict[str, int] = {}
+    pairs = []
+    for number, (path, label) in enumerate(labelled, start=1):
+        folder = workdir / f"input-{number}"
+        translate_file(path, folder, chunk_length=chunk_length)
+        for read_id in {chunk.read_id for chunk in read_chunks(folder / "chunks.tsv")}:
+            if read_id in record_labels:
+                raise InputError(f"{path}: record {read_id} also appears in another training file")
+            record_labels[read_id] = label
+        dropped = ambiguous_chunks(Path(path), folder / "chunks.tsv") if drop_ambiguous_chunks else set()
+        frames = filter_frames(folder / "nucleotide.fa", folder / "nucleotide.kept.fa", dropped)
+        filter_frames(folder / "protein.faa", folder / "protein.kept.faa", dropped)
+        log.info("%s: %d frames kept (%d ambiguous chunks left out)", path, frames, len(dropped))
+        if frames == 0:
+            continue
+        for kind, frames_file, model in (
+            ("dnabert-s", "nucleotide.kept.fa", dnabert),
+            ("esm2", "protein.kept.faa", esm),
+        ):
+            embed_file(
+                folder / frames_file, folder / f"{kind}.safetensors", model_kind=kind, model=model, device=device
+            )
+        pairs.append((folder / "dnabert-s.safetensors", folder / "esm2.safetensors"))
+    if not pairs:
+        raise InputError("no training frame: every input chunk was left out or had no frame without a stop codon")
+    return from_embeddings(pairs, record_labels)
+
+
+def train_and_save(
+    data: LabelledFrames,
+    outdir: str | Path,
+    settings: TrainSettings,
+    *,
+    test_fraction: float = 0.1,
+    validation_fraction: float = 0.1,
+    chunk_length: int | None = None,
+    sources: dict | None = None,
+) -> dict:
+    """Split by record, train with early stopping, evaluate on the held-out records, write the outputs.
+
+    Writes `classifier.safetensors` (pickle-free, with its metadata), `metrics.json` (test and validation
+    metrics, history, split sizes, settings) and `split.tsv` (record, label, set, frames).
+
+    Returns:
+        The content of `metrics.json`.
+    """
+    from virnucpro.models.classifier import CLASS_NAMES, ClassifierInfo, predict_proba, save_classifier
+
+    record_labels = {record: int(label) for record, label in zip(data.records, data.labels, strict=True)}
+    assignment = split_records(
+        record_labels, seed=settings.seed, test_fraction=test_fraction, validation_fraction=validation_fraction
+    )
+    frame_set = np.array([assignment[r] for r in data.records])
+    parts = {name: data.subset(frame_set == name) for name in SETS}
+    result = train_classifier(parts["train"], parts["validation"], settings)
+    evaluation = {name: binary_metrics(parts[name][1], predict_proba(result.model, parts[name][0])) for name in SETS}
+    report = {
+        "test": evaluation["test"],
+        "validation": evaluation["validation"],
+        "train": evaluation["train"],
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "best_validation_loss": result.best_validation_loss,
+        "split": _split_sizes(record_labels, assignment, frame_set),
+        "settings": {
+            **dataclasses.asdict(settings),
+            "test_fraction": test_fraction,
+            "validation_fraction": validation_fraction,
+            "chunk_length": chunk_length,
+        },
+        "sources": sources or {},
+        "history": result.history,
+    }
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    info = ClassifierInfo(
+        input_dim=data.features.shape[1],
+        hidden_dim=settings.hidden_dim,
+        class_names=CLASS_NAMES,
+        dnabert_dim=data.dnabert_dim,
+        esm_dim=data.esm_dim,
+        chunk_length=chunk_length,
+        source="virnucpro",
+        extra={
+            "trained_by": "virnucpro train",
+            "training_settings": json.dumps(report["settings"], sort_keys=True),
+            "test_metrics": json.dumps(report["test"], sort_keys=True),
+        },
+    )
+    save_classifier(outdir / CLASSIFIER_NAME, result.model, info)
+    (outdir / METRICS_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _write_split(outdir / SPLIT_NAME, record_labels, assignment, data.records)
+    log.info(
+        "held-out accuracy %s, AUROC %s (%d frames)",
+        report["test"]["accuracy"],
+        report["test"]["auroc"],
+        report["test"]["n"],
+    )
+    return report
+
+
+def _split_sizes(record_labels: dict[str, int], assignment: dict[str, str], frame_set: np.ndarray) -> dict:
+    return {
+        name: {
+            "records": sum(1 for r in record_labels if assignment[r] == name),
+            "virus_records": sum(1 for r, label in record_labels.items() if assignment[r] == name and label == 1),
+            "frames": int((frame_set == name).sum()),
+        }
+        for name in SETS
+    }
+
+
+def _write_split(path: Path, record_labels: dict[str, int], assignment: dict[str, str], records: list[str]) -> None:
+    frames: dict[str, int] = {}
+    for record in records:
+        frames[record] = frames.get(record, 0) + 1
+    lines = ["record_id\tlabel\tset\tframes"]
+    lines += [f"{r}\t{'virus' if record_labels[r] else 'others'}\t{assignment[r]}\t{frames[r]}" for r in record_labels]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
