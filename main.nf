@@ -1,0 +1,74 @@
+#!/usr/bin/env nextflow
+/*
+ * virnucpro: find viral sequences in reads and contigs with the VirNucPro method.
+ *
+ *   nextflow run . -profile test --outdir results                        # demo, tiny models, CPU
+ *   nextflow run . --input reads.fa --classifier 300_model.pth --outdir results -profile gpu
+ *
+ * Docs: docs/pipeline.md. Every param: nextflow_schema.json (or --help).
+ */
+
+include { VIRNUCPRO               } from './workflows/virnucpro'
+include { PIPELINE_INITIALISATION } from './subworkflows/local/utils_virnucpro_pipeline'
+include { PIPELINE_COMPLETION     } from './subworkflows/local/utils_virnucpro_pipeline'
+
+workflow {
+
+    main:
+    if (params.help || params.version) {
+        log.info(params.help ? helpText() : "virnucpro ${workflow.manifest.version}")
+    }
+    else {
+        //
+        // SUBWORKFLOW: validate params and inputs, resolve the models
+        //
+        PIPELINE_INITIALISATION(
+            groovy.json.JsonOutput.toJson(params),
+            params.make_test_models,
+            params.dnabert_model,
+            params.esm_model,
+            params.classifier,
+        )
+
+        //
+        // WORKFLOW: shard, translate, embed, classify, report
+        //
+        VIRNUCPRO(
+            PIPELINE_INITIALISATION.out.samples,
+            PIPELINE_INITIALISATION.out.dnabert_model,
+            PIPELINE_INITIALISATION.out.esm_model,
+            PIPELINE_INITIALISATION.out.classifier,
+            file(params.checkpoint_dir).toString(),
+        )
+
+        //
+        // SUBWORKFLOW: collect tool versions
+        //
+        PIPELINE_COMPLETION(
+            PIPELINE_INITIALISATION.out.versions.mix(VIRNUCPRO.out.versions),
+            params.outdir,
+        )
+    }
+}
+
+def helpText() {
+    return """
+    virnucpro ${workflow.manifest.version}: find viral sequences with the VirNucPro method
+
+    Usage:
+      nextflow run . --input READS.fa|SAMPLESHEET.csv --classifier MODEL.pth --outdir DIR [options]
+      nextflow run . -profile test --outdir DIR
+
+    Main options (all of them, with help: nextflow_schema.json, docs/pipeline.md):
+      --input           FASTA (plain or .gz) or samplesheet CSV with columns sample,fasta
+      --outdir          results directory [${params.outdir}]
+      --chunk_length    300 or 500 for the published classifiers [${params.chunk_length}]
+      --classifier      classifier file (300_model.pth / 500_model.pth or converted)
+      --dnabert_model   DNABERT-S directory or hub name [${params.dnabert_model}]
+      --esm_model       ESM-2 checkpoint or hub name [${params.esm_model}]
+      --shard_size      reads per shard [${params.shard_size}]
+      --use_gpu         embed on GPUs (or -profile gpu)
+      --checkpoint_dir  resumable embedding pieces, outside the work directory [${params.checkpoint_dir}]
+    Profiles: test, gpu, docker, singularity, apptainer, conda, slurm
+    """.stripIndent()
+}

@@ -1,0 +1,33 @@
+process MAKE_TEST_MODELS {
+    tag "seed ${seed}"
+    label 'process_single'
+    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
+    conda "${moduleDir}/../../../environment.yml"
+
+    input:
+    val seed
+
+    output:
+    path 'test_models/dnabert-s',           emit: dnabert
+    path 'test_models/esm2_t2_test.pt',     emit: esm
+    path 'test_models/classifier.pth',      emit: classifier
+    path 'test_models',                     emit: dir
+    path 'versions.yml',                    emit: versions
+
+    script:
+    """
+    virnucpro make-test-models test_models --seed ${seed}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        virnucpro: \$(virnucpro --version | sed 's/^virnucpro, version //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    mkdir -p test_models/dnabert-s
+    touch test_models/esm2_t2_test.pt test_models/esm2_t2_test-contact-regression.pt test_models/classifier.pth
+    touch versions.yml
+    """
+}

@@ -1,0 +1,46 @@
+process REPORT {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
+    conda "${moduleDir}/../../../environment.yml"
+
+    input:
+    // every shard of one sample, in shard order; staged into numbered folders because all are named alike
+    tuple val(meta), path(scores, stageAs: 'scores/????/*'), path(chunks, stageAs: 'chunks/????/*')
+
+    output:
+    tuple val(meta), path("${meta.id}/prediction_results.txt"),              emit: predictions
+    tuple val(meta), path("${meta.id}/prediction_results_highestscore.csv"), emit: highest
+    tuple val(meta), path("${meta.id}/reads.tsv"),                           emit: reads
+    tuple val(meta), path("${meta.id}/summary.json"),                        emit: summary
+    tuple val(meta), path("${meta.id}/report.html"),                         emit: html
+    path 'versions.yml',                                                 emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def score_list = scores instanceof List ? scores : [scores]
+    def chunk_list = chunks instanceof List ? chunks : [chunks]
+    def score_args = score_list.collect { f -> "--scores ${f}" }.join(' ')
+    def chunk_args = chunk_list.collect { f -> "--chunks ${f}" }.join(' ')
+    """
+    virnucpro report \\
+        ${score_args} \\
+        ${chunk_args} \\
+        --sample ${meta.id} \\
+        --outdir ${meta.id} \\
+        ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        virnucpro: \$(virnucpro --version | sed 's/^virnucpro, version //')
+    END_VERSIONS
+    """
+
+    stub:
+    """
+    mkdir -p ${meta.id}
+    touch ${meta.id}/prediction_results.txt ${meta.id}/prediction_results_highestscore.csv ${meta.id}/reads.tsv
+    touch ${meta.id}/summary.json ${meta.id}/report.html
+    touch versions.yml
+    """
+}

@@ -1,0 +1,33 @@
+process SHARD {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
+    conda "${moduleDir}/../../../environment.yml"
+
+    input:
+    tuple val(meta), path(reads)
+
+    output:
+    tuple val(meta), path('shards/*.fa'), emit: shards
+    path 'versions.yml',                  emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    virnucpro shard ${reads} --outdir shards --prefix ${prefix} ${args}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        virnucpro: \$(virnucpro --version | sed 's/^virnucpro, version //')
+    END_VERSIONS
+    """
+
+    stub:
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    mkdir -p shards
+    touch shards/${prefix}.0001.000000000000.fa
+    touch versions.yml
+    """
+}

@@ -1,0 +1,92 @@
+/*
+ * The VirNucPro method over shards: reads -> shards -> frames -> two embeddings -> scores -> one report
+ * per sample. Each step is one `virnucpro <stage>` call; the logic lives in the Python package.
+ */
+
+include { SHARD         } from '../modules/local/shard'
+include { TRANSLATE     } from '../modules/local/translate'
+include { EMBED_DNABERT } from '../modules/local/embed_dnabert'
+include { EMBED_ESM     } from '../modules/local/embed_esm'
+include { CLASSIFY      } from '../modules/local/classify'
+include { REPORT        } from '../modules/local/report'
+
+workflow VIRNUCPRO {
+
+    take:
+    ch_samples      // channel: [ meta, reads.fa ], one item per sample; meta.id and meta.sample = the sample
+    dnabert_model   // value: DNABERT-S directory or hub name
+    esm_model       // value: ESM-2 .pt file or hub name
+    classifier      // value: classifier file
+    checkpoint_root // string: absolute directory for the embedders' resumable pieces
+
+    main:
+    ch_versions = channel.empty()
+
+    //
+    // MODULE: split each sample into content-named shards of whole reads
+    //
+    SHARD(ch_samples)
+    ch_versions = ch_versions.mix(SHARD.out.versions)
+    ch_shards = SHARD.out.shards.flatMap { meta, files -> shardItems(meta, files) }
+
+    //
+    // MODULE: chunk and six-frame translate each shard
+    //
+    TRANSLATE(ch_shards)
+    ch_versions = ch_versions.mix(TRANSLATE.out.versions)
+
+    //
+    // MODULE: embed the frames; checkpoints live outside the work directory, keyed by shard content, so a
+    // task rerun by -resume or by a retry (in a new work directory) continues where the killed one stopped
+    //
+    EMBED_DNABERT(
+        TRANSLATE.out.nucleotide.map { meta, frames -> [meta, frames, "${checkpoint_root}/${meta.fingerprint}/dnabert-s"] },
+        dnabert_model,
+    )
+    EMBED_ESM(
+        TRANSLATE.out.protein.map { meta, frames -> [meta, frames, "${checkpoint_root}/${meta.fingerprint}/esm2"] },
+        esm_model,
+    )
+    ch_versions = ch_versions.mix(EMBED_DNABERT.out.versions, EMBED_ESM.out.versions)
+
+    //
+    // MODULE: join the two embeddings of a shard and score every frame
+    //
+    CLASSIFY(EMBED_DNABERT.out.embeddings.join(EMBED_ESM.out.embeddings, failOnMismatch: true), classifier)
+    ch_versions = ch_versions.mix(CLASSIFY.out.versions)
+
+    //
+    // MODULE: gather every shard of a sample, in shard order, into the per-sample report
+    //
+    ch_report_input = CLASSIFY.out.scores
+        .join(TRANSLATE.out.chunks, failOnMismatch: true)
+        .map { meta, scores, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks] }
+        .groupTuple()
+        .map { sample, shards, scores, chunks -> inShardOrder(sample.toString(), shards, scores, chunks) }
+    REPORT(ch_report_input)
+    ch_versions = ch_versions.mix(REPORT.out.versions)
+
+    emit:
+    reads    = REPORT.out.reads     // channel: [ meta, reads.tsv ] per sample
+    summary  = REPORT.out.summary   // channel: [ meta, summary.json ] per sample
+    versions = ch_versions          // channel: versions.yml of every task
+}
+
+// One [meta, shard] item per shard file `<sample>.<index>.<sha256 prefix>.fa`; the index orders shards and
+// the content hash keys their checkpoints.
+def shardItems(meta, files) {
+    def shard_files = files instanceof List ? files : [files]
+    return shard_files.collect { shard_file ->
+        def parts = shard_file.name.tokenize('.')
+        def index = parts[parts.size() - 3]
+        def fingerprint = parts[parts.size() - 2]
+        def shard_meta = meta + [id: "${meta.sample}.${index}", shard: index, fingerprint: fingerprint, n_shards: shard_files.size()]
+        [shard_meta, shard_file]
+    }
+}
+
+// [meta, scores files, chunks files] of one sample with both lists in shard order.
+def inShardOrder(sample, shards, scores, chunks) {
+    def rows = [shards, scores, chunks].transpose().sort { row -> row[0] }
+    return [[id: sample, sample: sample], rows.collect { row -> row[1] }, rows.collect { row -> row[2] }]
+}
