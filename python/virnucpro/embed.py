@@ -1,0 +1,188 @@
+"""The embed stage: one frame FASTA in, one embedding file out (IDs, float32 vectors, provenance).
+
+Inputs are read and checked before the model is loaded; the model runs through `AsyncInferenceRunner`;
+with a checkpoint directory the run resumes from the pieces a killed run left, and the output file is
+always rebuilt whole from pieces plus new work, written under a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from virnucpro import __version__
+from virnucpro.config import EnvConfig, get_env_config
+from virnucpro.errors import InputError
+from virnucpro.io.embeddings import EmbeddingTable
+from virnucpro.io.fasta import FastaRecord, read_fasta
+from virnucpro.logging_setup import get_logger
+from virnucpro.models.base import EmbeddingModel
+from virnucpro.runner.async_runner import AsyncInferenceRunner
+from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, write_atomically
+from virnucpro.runner.devices import CPU_TOKEN_BUDGET, choose_device, default_token_budget
+from virnucpro.runner.interrupts import stop_on_signals
+from virnucpro.runner.metrics import RunMetrics
+from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S, RunnerSettings
+
+log = get_logger("embed")
+
+# Which frame file each model reads: DNABERT-S the nucleotide frames, ESM-2 the proteins.
+FRAME_KIND = {"esm2": "protein", "dnabert-s": "nucleotide"}
+CHECKPOINT_FORMAT = "1"
+
+
+def embed_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    model_kind: str,
+    model: str,
+    device: str = "auto",
+    token_budget: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL_S,
+    metrics_path: str | Path | None = None,
+    env: EnvConfig | None = None,
+    progress_bar: bool | None = None,
+) -> RunMetrics:
+    """Embed every record of a frame FASTA and write the vectors, rows in input order.
+
+    Args:
+        input_path: `protein.faa` for esm2, `nucleotide.fa` for dnabert-s (plain or gzip).
+        output_path: the embedding file to write (`virnucpro.io.embeddings` format).
+        model_kind: "esm2" or "dnabert-s".
+        model: a checkpoint path or hub name (see `virnucpro.models.loading.load_embedding_model`).
+        device: "auto", "cpu", "cuda" or "cuda:N"; auto locks a free GPU when there are several.
+        token_budget: tokens per packed batch (default: from free memory on CUDA, 2048 on CPU).
+        checkpoint_dir: where to keep resumable pieces (None: no checkpoints).
+        checkpoint_every: write a piece after this many new sequences.
+        checkpoint_interval: ... or after this many seconds, whichever comes first.
+        metrics_path: write run metrics as JSON here.
+        env: runtime settings (default: the process's `VIRNUCPRO_*` variables).
+        progress_bar: force the progress bar on or off (default: when stderr is a terminal).
+
+    Returns:
+        The run's metrics.
+
+    Raises:
+        InputError: bad kind, input file, device or settings.
+        Interrupted: SIGTERM/SIGINT; finished work was saved to checkpoints (exit code 143/130).
+        VirnucproError: NaN/Inf outputs, a sequence too large for the device, a locked checkpoint.
+    """
+    started = time.monotonic()
+    env = env or get_env_config()
+    if model_kind not in FRAME_KIND:
+        raise InputError(f"--model-kind {model_kind!r}: choose one of {', '.join(FRAME_KIND)}")
+    # Checked before anything is read or loaded; the budget is settled once the device is known.
+    settings = RunnerSettings(
+        token_budget=CPU_TOKEN_BUDGET if token_budget is None else token_budget,
+        checkpoint_every=checkpoint_every,
+        checkpoint_interval=checkpoint_interval,
+    )
+    records = list(read_fasta(input_path, kind=FRAME_KIND[model_kind]))
+    lock_dir = Path(env.device_lock_dir or Path(tempfile.gettempdir()) / "virnucpro-device-locks")
+    # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
+    choice = choose_device(device, lock_dir=lock_dir, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    try:
+        with stop_on_signals() as stop:
+            loaded, load_s = _load_model(model_kind, model, choice.device, env)
+            budget = token_budget or default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype)
+            store = _open_checkpoints(checkpoint_dir, records, loaded) if checkpoint_dir else None
+            if store is not None:
+                budget = store.token_budget(budget)
+            runner = AsyncInferenceRunner(
+                loaded,
+                dataclasses.replace(settings, token_budget=budget),
+                checkpoints=store,
+                stop=stop,
+                progress_bar=progress_bar,
+            )
+            try:
+                result = runner.run(records)
+            except BaseException:
+                if store is not None:
+                    store.close()
+                raise
+            table = EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=_metadata(loaded, records))
+            write_atomically(Path(output_path), table)
+            if store is not None:
+                store.remove()
+    finally:
+        choice.release()
+    metrics = result.metrics
+    metrics.model_load_s = load_s
+    metrics.wall_s = time.monotonic() - started
+    log.info(
+        "embedded %d sequences (%d resumed, %d computed) to %s in %.1f s",
+        metrics.sequences,
+        metrics.resumed,
+        metrics.computed,
+        output_path,
+        metrics.wall_s,
+    )
+    if metrics_path is not None:
+        metrics.write_json(metrics_path)
+    return metrics
+
+
+def _load_model(kind: str, model: str, device: torch.device, env: EnvConfig) -> tuple[EmbeddingModel, float]:
+    """The loaded model adapter and the seconds loading took."""
+    from virnucpro.models.loading import load_embedding_model
+
+    started = time.monotonic()
+    loaded = load_embedding_model(kind, model, device, env=env)
+    return loaded, time.monotonic() - started
+
+
+def records_digest(records: Sequence[FastaRecord]) -> str:
+    """sha256 of the records as `id<TAB>sequence<LF>` lines: the input's content, whatever its line layout."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(f"{record.id}\t{record.sequence}\n".encode())
+    return digest.hexdigest()
+
+
+def checkpoint_parts(records: Sequence[FastaRecord], model: EmbeddingModel) -> dict[str, str]:
+    """Everything that changes the numbers of a run, for the checkpoint fingerprint.
+
+    The token budget is left out on purpose: the checkpoint directory records the budget of its first
+    run (`plan.json`) and resumed runs pack with it, so the batches, and hence the bytes, are the same.
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "input_sha256": records_digest(records),
+        "model_kind": model.kind,
+        "model_fingerprint": model.fingerprint,
+        "embedding_dim": str(model.embedding_dim),
+        "precision": str(model.dtype).removeprefix("torch."),
+        "backend": model.backend,
+        "device_type": model.device.type,
+        "virnucpro_version": __version__,
+    }
+
+
+def _open_checkpoints(root: str | Path, records: Sequence[FastaRecord], model: EmbeddingModel) -> CheckpointStore:
+    parts = checkpoint_parts(records, model)
+    return CheckpointStore(root, fingerprint_of(parts), parts)
+
+
+def _metadata(model: EmbeddingModel, records: Sequence[FastaRecord]) -> dict[str, str]:
+    """Provenance header of the output file (no timestamps, so reruns give identical files)."""
+    return {
+        "model_kind": model.kind,
+        "model_id": model.model_id,
+        "model_fingerprint": model.fingerprint,
+        "precision": str(model.dtype).removeprefix("torch."),
+        "backend": model.backend,
+        "device_type": model.device.type,
+        "input_sha256": records_digest(records),
+        "virnucpro_version": __version__,
+    }

@@ -1,0 +1,1 @@
+"""The inference runner: packed, overlapped, checkpointed embedding of many sequences with one model."""

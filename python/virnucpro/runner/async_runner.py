@@ -1,0 +1,385 @@
+"""AsyncInferenceRunner: embed many sequences with one model, in packed batches, resumably.
+
+A background thread tokenizes the input and packs it into token-budget batches (first-fit-decreasing
+per input window, see `collator`), pinned for the copy. The main thread uploads batch k+1 while batch k
+runs, and collects each batch's pooled vectors once, by batch, never per sequence. Finished vectors go
+into one matrix in input order and, every N sequences or T seconds, into a checkpoint piece written by
+a background writer. SIGTERM/SIGINT (through `StopRequest`) stop between batches after saving.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from virnucpro.errors import InputError, VirnucproError
+from virnucpro.logging_setup import get_logger
+from virnucpro.models.base import EmbeddingModel
+from virnucpro.runner.checkpoints import CheckpointStore
+from virnucpro.runner.collator import PackedBatch, build_batch, pack_window
+from virnucpro.runner.interrupts import Interrupted, StopRequest
+from virnucpro.runner.metrics import RunMetrics, peak_rss_bytes
+from virnucpro.runner.progress import ProgressReporter
+from virnucpro.runner.settings import RunnerSettings
+from virnucpro.runner.staging import PendingResult, Stager
+
+log = get_logger("runner")
+
+POLL_S = 0.2
+
+
+class Record(Protocol):
+    """What the runner needs of an input record (a `FastaRecord` fits)."""
+
+    id: str
+    sequence: str
+
+
+@dataclass
+class RunResult:
+    """The run's output: `vectors[i]` belongs to `ids[i]`, in input order."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    metrics: RunMetrics
+
+
+@dataclass
+class _RunState:
+    """Everything one `run()` call mutates, so the helpers share it explicitly."""
+
+    records: Sequence[Record]
+    vectors: np.ndarray
+    done: np.ndarray
+    metrics: RunMetrics
+    unsaved: list[int] = field(default_factory=list)
+    last_save: float = field(default_factory=time.monotonic)
+    progress: ProgressReporter | None = None
+
+
+class AsyncInferenceRunner:
+    """Embed records with one `EmbeddingModel` on its device (see the module docstring).
+
+    Args:
+        model: a loaded model adapter.
+        settings: budget, window and checkpoint triggers.
+        checkpoints: an open store to resume from and save pieces to (None: no checkpoints).
+        stop: polled between batches; when set, the run saves and raises `Interrupted`.
+        progress_bar: force the progress bar on or off (default: on when stderr is a terminal).
+    """
+
+    def __init__(
+        self,
+        model: EmbeddingModel,
+        settings: RunnerSettings,
+        *,
+        checkpoints: CheckpointStore | None = None,
+        stop: StopRequest | None = None,
+        progress_bar: bool | None = None,
+    ) -> None:
+        self.model = model
+        self.settings = settings
+        self.checkpoints = checkpoints
+        self.stop = stop or StopRequest()
+        self.progress_bar = progress_bar
+        self.stager = Stager(model.device)
+        self.budget = settings.token_budget  # lowered by out-of-memory retries; read by the packing thread
+        self._halt = threading.Event()
+
+    def run(self, records: Sequence[Record]) -> RunResult:
+        """Embed `records` (unique IDs) and return their vectors in input order.
+
+        Raises:
+            Interrupted: a stop was requested; finished work was saved to checkpoints first.
+            InputError: a sequence is longer than the token budget.
+            VirnucproError: NaN/Inf in outputs (naming the IDs), or a sequence that does not fit in device
+                memory even alone.
+        """
+        wall_start = time.monotonic()
+        state = self._new_state(records)
+        self._resume_checkpoints(state)
+        state.progress = ProgressReporter(self.model.kind, int((~state.done).sum()), bar=self.progress_bar)
+        batches = self._start_packing(state)
+        try:
+            self._compute_all(batches, state)
+        except BaseException:
+            self._save_unsaved(state)
+            raise
+        finally:
+            self._finalize(state, wall_start)
+        return RunResult([r.id for r in records], state.vectors, state.metrics)
+
+    def _new_state(self, records: Sequence[Record]) -> _RunState:
+        """Fresh state: an output matrix in input order and an all-false done mask."""
+        metrics = RunMetrics(
+            sequences=len(records),
+            token_budget=self.settings.token_budget,
+            device=str(self.model.device),
+            model_kind=self.model.kind,
+            backend=self.model.backend,
+            precision=str(self.model.dtype).removeprefix("torch."),
+        )
+        return _RunState(
+            records=records,
+            vectors=np.zeros((len(records), self.model.embedding_dim), dtype=np.float32),
+            done=np.zeros(len(records), dtype=bool),
+            metrics=metrics,
+        )
+
+    def _resume_checkpoints(self, state: _RunState) -> None:
+        """Fill rows from valid checkpoint pieces and mark them done; logs how many were resumed."""
+        if self.checkpoints is None:
+            return
+        position_of = {record.id: i for i, record in enumerate(state.records)}
+        resumed = self.checkpoints.load(position_of, self.model.embedding_dim)
+        for vectors, start in zip(resumed.vectors, _offsets(resumed.vectors), strict=True):
+            rows = resumed.indices[start : start + len(vectors)]
+            state.vectors[rows] = vectors
+            state.done[rows] = True
+        state.metrics.resumed = resumed.count
+        state.metrics.rejected_pieces = len(resumed.rejected)
+        log.info(
+            "resumed %d of %d sequences from %d checkpoint piece(s) in %s (%d rejected)",
+            resumed.count,
+            len(state.records),
+            resumed.pieces,
+            self.checkpoints.directory,
+            len(resumed.rejected),
+        )
+
+    def _start_packing(self, state: _RunState) -> queue.Queue:
+        """Start the thread that tokenizes and packs the input; returns the queue it fills.
+
+        The queue yields pinned `PackedBatch`es, then None; a failure in the thread arrives as the
+        exception object itself.
+        """
+        batches: queue.Queue = queue.Queue(maxsize=self.settings.prefetch_batches)
+        skip = frozenset(np.flatnonzero(state.done).tolist())
+        thread = threading.Thread(
+            target=self._pack_into, args=(state.records, skip, batches), name="packer", daemon=True
+        )
+        thread.start()
+        return batches
+
+    def _pack_into(self, records: Sequence[Record], skip: frozenset[int], batches: queue.Queue) -> None:
+        """Packing thread body: put every batch still to compute into `batches`, then None."""
+        try:
+            for batch in self._packed_batches(records, skip):
+                if not self._put(batches, self.stager.pin(batch)):
+                    return
+            self._put(batches, None)
+        except BaseException as error:  # handed to the main thread, which raises it
+            self._put(batches, error)
+
+    def _put(self, batches: queue.Queue, item: object) -> bool:
+        """Put unless the run is halting (then False), without blocking forever on a full queue."""
+        while not self._halt.is_set():
+            try:
+                batches.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _packed_batches(self, records: Sequence[Record], skip: frozenset[int]) -> Iterator[PackedBatch]:
+        """Tokenize in input order, cut windows of `window_batches` budgets, pack each by first-fit-decreasing.
+
+        Windows and bins depend only on the input and the initial budget, so a resumed run re-forms the
+        batches of an uninterrupted one; finished positions are dropped after packing.
+        """
+        window_tokens = self.settings.window_batches * self.settings.token_budget
+        indices: list[int] = []
+        tokens: list[list[int]] = []
+        total = 0
+        for position, record in enumerate(records):
+            token_ids = self.model.tokenize(record.sequence)
+            if len(token_ids) > self.settings.token_budget:
+                raise InputError(
+                    f"sequence {record.id} has {len(token_ids)} tokens, more than the token budget "
+                    f"{self.settings.token_budget}; raise --token-budget"
+                )
+            indices.append(position)
+            tokens.append(token_ids)
+            total += len(token_ids)
+            if total >= window_tokens or position == len(records) - 1:
+                yield from self._window_batches(records, indices, tokens, skip)
+                indices, tokens, total = [], [], 0
+
+    def _window_batches(
+        self, records: Sequence[Record], indices: list[int], tokens: list[list[int]], skip: frozenset[int]
+    ) -> Iterator[PackedBatch]:
+        """The batches of one window still to compute, packed with the initial budget."""
+        if all(i in skip for i in indices):
+            return
+        for positions, members in pack_window(indices, tokens, self.settings.token_budget, skip=skip):
+            ids = [records[p].id for p in positions]
+            yield build_batch(positions, ids, members, self.settings.token_budget)
+
+    def _compute_all(self, batches: queue.Queue, state: _RunState) -> None:
+        """Run every batch, keeping one in flight: upload k+1 while k computes, collect k-1 meanwhile."""
+        pending: list[PendingResult] = []
+        batch = self._next_batch(batches)
+        while batch is not None:
+            launched = self._launch(batch, state)
+            batch = self._next_batch(batches)
+            self._collect(pending, state)
+            pending = launched
+            self._stop_if_requested(pending, state)
+        self._collect(pending, state)
+        self._stop_if_requested([], state)
+        if not state.done.all():
+            raise VirnucproError(f"internal error: {int((~state.done).sum())} sequences were never embedded")
+
+    def _next_batch(self, batches: queue.Queue) -> PackedBatch | None:
+        """The next packed batch (None at the end); re-raises a packing-thread failure."""
+        while True:
+            try:
+                item = batches.get(timeout=POLL_S)
+            except queue.Empty:
+                if self.stop.requested:
+                    return None  # `_stop_if_requested` raises after the loop's last collection
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+    def _launch(self, batch: PackedBatch, state: _RunState) -> list[PendingResult]:
+        """Upload and run one batch; on device out-of-memory split it in halves and retry each part.
+
+        Side effects: counts the batch in the metrics; may lower `self.budget`.
+        """
+        started = time.monotonic()
+        staged = self.stager.upload(batch)
+        self.stager.before_compute(staged)
+        try:
+            with torch.inference_mode():
+                vectors = self.model.embed_packed(staged.token_ids, staged.cu_seqlens, batch.max_seqlen)
+        except torch.OutOfMemoryError:
+            del staged
+            return self._split_after_oom(batch, state)
+        finally:
+            state.metrics.compute_s += time.monotonic() - started
+        self._record_batch_metrics(batch, state)
+        return [self.stager.download(batch, vectors)]
+
+    def _split_after_oom(self, batch: PackedBatch, state: _RunState) -> list[PendingResult]:
+        """Re-pack a batch that ran out of device memory into smaller ones and run those.
+
+        Side effects: halves `self.budget` for later batches and logs it; raises when the batch is a
+        single sequence, which cannot get smaller.
+        """
+        if len(batch.ids) == 1:
+            raise VirnucproError(
+                f"sequence {batch.ids[0]} ({batch.real_tokens} tokens) does not fit in device memory on "
+                f"{self.model.device} even alone; use a larger device or --device cpu"
+            )
+        if self.model.device.type == "cuda":
+            torch.cuda.empty_cache()
+        target = max(batch.real_tokens // 2, batch.max_seqlen)
+        self.budget = max(min(self.budget // 2, target), 1)
+        state.metrics.oom_retries += 1
+        state.metrics.final_token_budget = self.budget
+        log.warning(
+            "out of device memory on a batch of %d sequences (%d tokens); token budget halved to %d, retrying",
+            len(batch.ids),
+            batch.real_tokens,
+            self.budget,
+        )
+        cut = batch.cu_seqlens.tolist()
+        tokens = [batch.token_ids[cut[i] : cut[i + 1]].tolist() for i in range(len(batch.ids))]
+        results: list[PendingResult] = []
+        for positions, members in pack_window(list(batch.indices), tokens, target):
+            ids = [batch.ids[batch.indices.index(p)] for p in positions]
+            results.extend(self._launch(self.stager.pin(build_batch(positions, ids, members, target)), state))
+        return results
+
+    def _record_batch_metrics(self, batch: PackedBatch, state: _RunState) -> None:
+        """Count one successful forward pass: batches, real tokens and the budget they were packed for."""
+        state.metrics.batches += 1
+        state.metrics.tokens += batch.real_tokens
+        state.metrics.budget_tokens += batch.budget
+
+    def _collect(self, pending: list[PendingResult], state: _RunState) -> None:
+        """Wait for launched batches' vectors, check them, store them in input order, maybe checkpoint."""
+        for result in pending:
+            started = time.monotonic()
+            vectors = result.wait()
+            state.metrics.compute_s += time.monotonic() - started
+            _check_finite(result.batch, vectors)
+            self._accumulate_and_checkpoint(result.batch, vectors, state)
+            state.progress.update(len(result.batch.ids), result.batch.real_tokens)
+
+    def _accumulate_and_checkpoint(self, batch: PackedBatch, vectors: np.ndarray, state: _RunState) -> None:
+        """Put a batch's vectors in their input rows; save a piece when a trigger (count or time) fires.
+
+        Side effects: fills `state.vectors`, marks `state.done`, may queue a checkpoint piece.
+        """
+        rows = list(batch.indices)
+        state.vectors[rows] = vectors
+        state.done[rows] = True
+        state.metrics.computed += len(rows)
+        state.unsaved.extend(rows)
+        if self.checkpoints is None:
+            return
+        elapsed = time.monotonic() - state.last_save
+        if len(state.unsaved) >= self.settings.checkpoint_every or elapsed >= self.settings.checkpoint_interval:
+            self._save_unsaved(state)
+
+    def _save_unsaved(self, state: _RunState) -> None:
+        """Queue the rows computed since the last piece as a new piece (no-op without checkpoints)."""
+        if self.checkpoints is None or not state.unsaved:
+            state.last_save = time.monotonic()
+            return
+        rows = state.unsaved
+        self.checkpoints.save([state.records[r].id for r in rows], state.vectors[rows].copy())
+        log.debug("checkpoint piece queued: %d sequences", len(rows))
+        state.unsaved = []
+        state.last_save = time.monotonic()
+
+    def _stop_if_requested(self, pending: list[PendingResult], state: _RunState) -> None:
+        """On a stop request: collect the batch in flight, then raise `Interrupted` (the caller saves)."""
+        if not self.stop.requested:
+            return
+        self._collect(pending, state)
+        pending.clear()
+        saved = "saved to checkpoints" if self.checkpoints is not None else "lost: no --checkpoint-dir"
+        raise Interrupted(
+            self.stop.signum, f"{int(state.done.sum())} of {len(state.records)} sequences embedded and {saved}"
+        )
+
+    def _finalize(self, state: _RunState, wall_start: float) -> None:
+        """Stop the packing thread and the progress display; fill the last metrics (times, peaks)."""
+        self._halt.set()
+        if state.progress is not None:
+            state.progress.close()
+        metrics = state.metrics
+        metrics.final_token_budget = self.budget
+        metrics.wall_s = time.monotonic() - wall_start
+        metrics.peak_rss_bytes = peak_rss_bytes()
+        if self.model.device.type == "cuda":
+            metrics.peak_device_bytes = int(torch.cuda.max_memory_allocated(self.model.device))
+
+
+def _check_finite(batch: PackedBatch, vectors: np.ndarray) -> None:
+    """Raise naming the IDs whose vectors hold NaN or Inf; a silent bad file is worse than a failure."""
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        ids = [batch.ids[i] for i in np.flatnonzero(bad)]
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise VirnucproError(f"the model returned NaN or Inf for {len(ids)} sequence(s): {shown}")
+
+
+def _offsets(blocks: list[np.ndarray]) -> list[int]:
+    """Start row of each block when the blocks are stacked."""
+    starts, total = [], 0
+    for block in blocks:
+        starts.append(total)
+        total += len(block)
+    return starts

@@ -1,0 +1,231 @@
+"""Checkpoint pieces of a running embedding job: fingerprinted directory, lock, atomic pieces, verified reuse.
+
+Layout: `<checkpoint dir>/<fingerprint[:32]>/` holds `fingerprint.json` (what the fingerprint covers, for
+people), `plan.json` (the token budget the batches were packed with, so a resumed run re-forms the same
+batches), `.lock`, and `piece-NNNNNN.safetensors` files in the embedding file format. A piece carries the
+fingerprint and a sha256 of its payload in its header; a piece that fails any check is renamed
+`*.rejected` and its sequences are computed again, never skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from virnucpro.errors import InputError, VirnucproError
+from virnucpro.io.embeddings import EmbeddingTable, encode_ids, read_embeddings, write_embeddings
+from virnucpro.logging_setup import get_logger
+from virnucpro.runner.filelock import FileLock
+
+log = get_logger("runner.checkpoints")
+
+PIECE_PATTERN = re.compile(r"^piece-(\d{6})\.safetensors(\.rejected)?$")
+
+
+def fingerprint_of(parts: Mapping[str, str]) -> str:
+    """sha256 hex of the canonical JSON of `parts` (every input and setting that changes numbers)."""
+    return hashlib.sha256(json.dumps(dict(parts), sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def payload_digest(ids: list[str], vectors: np.ndarray) -> str:
+    """sha256 hex over a piece's float32 bytes and its encoded IDs: detects flipped bits in either."""
+    digest = hashlib.sha256(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    digest.update(encode_ids(ids).tobytes())
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, table: EmbeddingTable) -> None:
+    """Write `table` to a temp file beside `path`, fsync it, rename it over `path`, fsync the directory.
+
+    A reader (or a rerun after SIGKILL) sees either no file or the whole file, never a part.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write_embeddings(temp, table)
+    with open(temp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@dataclass
+class Resumed:
+    """What `CheckpointStore.load` found: input positions and their vectors, and the pieces it rejected."""
+
+    indices: list[int] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    pieces: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.indices)
+
+
+class CheckpointStore:
+    """One fingerprint's checkpoint directory, locked for the life of the store.
+
+    Args:
+        root: the user's `--checkpoint-dir`.
+        fingerprint: `fingerprint_of(parts)`.
+        parts: what the fingerprint covers, written to `fingerprint.json` for people.
+
+    Raises:
+        VirnucproError: another process holds the directory's lock.
+    """
+
+    def __init__(self, root: str | Path, fingerprint: str, parts: Mapping[str, str]) -> None:
+        self.fingerprint = fingerprint
+        self.directory = Path(root) / fingerprint[:32]
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(self.directory / ".lock")
+        if not self._lock.try_acquire():
+            raise VirnucproError(
+                f"{self.directory}: another run is writing checkpoints for the same input and model "
+                "(its lock is held); wait for it to finish or give this run another --checkpoint-dir"
+            )
+        for stale in self.directory.glob(".*.tmp"):
+            stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
+        description = self.directory / "fingerprint.json"
+        if not description.exists():
+            description.write_text(json.dumps({"fingerprint": fingerprint, **parts}, indent=2, sort_keys=True))
+        self._next_piece = 1 + max((self._piece_number(p) for p in self.directory.iterdir()), default=0)
+        self._writer: PieceWriter | None = None
+
+    @staticmethod
+    def _piece_number(path: Path) -> int:
+        match = PIECE_PATTERN.match(path.name)
+        return int(match.group(1)) if match else 0
+
+    def token_budget(self, requested: int) -> int:
+        """The budget of this directory's batch plan: the first run's, recorded in `plan.json`.
+
+        Reusing it makes a resumed run pack the remaining sequences into the same batches as before.
+        """
+        plan_path = self.directory / "plan.json"
+        if plan_path.exists():
+            try:
+                budget = int(json.loads(plan_path.read_text())["token_budget"])
+            except (ValueError, KeyError, TypeError) as error:
+                log.warning("%s: unreadable batch plan (%s); starting a new one", plan_path, error)
+            else:
+                if budget != requested:
+                    log.info("resuming with the checkpoints' token budget %d (requested %d)", budget, requested)
+                return budget
+        plan_path.write_text(json.dumps({"token_budget": requested}))
+        return requested
+
+    def load(self, position_of: Mapping[str, int], dim: int) -> Resumed:
+        """Every valid piece's vectors, keyed by input position; invalid pieces are reported and set aside.
+
+        A piece is valid when it reads back whole, its header names this fingerprint and its payload
+        digest matches, its width is `dim`, all its IDs are in the input and none is already resumed,
+        and all values are finite.
+        """
+        resumed = Resumed()
+        seen: set[int] = set()
+        for path in sorted(self.directory.glob("piece-*.safetensors")):
+            try:
+                table = self._verified(path, dim)
+                positions = [position_of[i] for i in table.ids]
+                if seen.intersection(positions) or len(set(positions)) != len(positions):
+                    raise InputError("holds IDs that another piece already holds")
+            except (InputError, KeyError) as error:
+                reason = f"ID {error} is not in the input" if isinstance(error, KeyError) else str(error)
+                self._reject(path, reason, resumed)
+                continue
+            seen.update(positions)
+            resumed.indices.extend(positions)
+            resumed.vectors.append(table.vectors)
+            resumed.pieces += 1
+        return resumed
+
+    def _verified(self, path: Path, dim: int) -> EmbeddingTable:
+        """The piece at `path` if it passes the header, digest, width and finiteness checks."""
+        table = read_embeddings(path)
+        meta = table.metadata
+        if meta.get("fingerprint") != self.fingerprint:
+            raise InputError(f"made for another input, model or setting (fingerprint {meta.get('fingerprint')})")
+        if meta.get("payload_sha256") != payload_digest(table.ids, table.vectors):
+            raise InputError("payload digest does not match (corrupted bytes)")
+        if table.vectors.shape[1] != dim:
+            raise InputError(f"vectors are {table.vectors.shape[1]} wide, the model gives {dim}")
+        if not np.isfinite(table.vectors).all():
+            raise InputError("holds NaN or Inf values")
+        return table
+
+    def _reject(self, path: Path, reason: str, resumed: Resumed) -> None:
+        log.warning("checkpoint piece %s rejected, its sequences will be recomputed: %s", path, reason)
+        resumed.rejected.append((path.name, reason))
+        path.rename(path.with_name(path.name + ".rejected"))
+
+    def save(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Queue a piece for the background writer; returns at once (raises a failed earlier write)."""
+        if self._writer is None:
+            self._writer = PieceWriter()
+        metadata = {
+            "fingerprint": self.fingerprint,
+            "piece": str(self._next_piece),
+            "payload_sha256": payload_digest(ids, vectors),
+        }
+        path = self.directory / f"piece-{self._next_piece:06d}.safetensors"
+        self._next_piece += 1
+        self._writer.submit(path, EmbeddingTable(ids=list(ids), vectors=vectors, metadata=metadata))
+
+    def close(self) -> None:
+        """Wait for queued pieces to reach disk, then release the lock. Raises a failed write."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            self._lock.release()
+
+    def remove(self) -> None:
+        """Delete this fingerprint's directory (after the final output is safely written)."""
+        self.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class PieceWriter:
+    """A background thread that writes queued pieces atomically, so compute never waits on disk."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Path, EmbeddingTable] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="checkpoint-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    write_atomically(*item)
+                except OSError as error:
+                    self._error = error
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise VirnucproError(f"could not write a checkpoint piece: {self._error}") from self._error
+
+    def submit(self, path: Path, table: EmbeddingTable) -> None:
+        self._raise_error()
+        self._queue.put((path, table))
+
+    def close(self) -> None:
+        """Write everything queued, stop the thread, raise the first failure if any."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_error()
