@@ -1,7 +1,7 @@
 """The standard genetic code as lookup tables that numpy can apply to millions of bases at once.
 
 A base becomes a code 0-4 (A C G T, anything else 4); a codon becomes 25*b1 + 5*b2 + b3 (0-124, so it fits
-in a uint8), and one 125-entry table maps that number to an amino-acid byte. Codons holding a code 4 map to
+in a uint8), and one table maps that number to an amino-acid byte. Codons holding a code 4 map to
 a caller-chosen byte: NUL to drop them (the published behaviour) or `X` to keep them.
 """
 
@@ -29,21 +29,30 @@ for _code, _base in enumerate(BASES.encode()):
 COMPLEMENT = bytes.maketrans(b"ACGT", b"TGCA")
 
 
-def amino_lookup(invalid: int) -> np.ndarray:
-    """The 125-entry table from a base-5 codon number to an amino-acid byte, `invalid` for non-ACGT codons."""
-    table = np.full(125, invalid, dtype=np.uint8)
+def amino_lookup(invalid: int) -> bytes:
+    """A 256-byte `bytes.translate` table from a base-5 codon number (0-124) to an amino-acid byte.
+
+    Codons with a non-ACGT letter map to `invalid`; numbers above 124 never occur.
+    """
+    table = np.full(256, invalid, dtype=np.uint8)
     for codon, amino in CODON_TABLE.items():
         first, second, third = (BASES.index(base) for base in codon)
         table[25 * first + 5 * second + third] = ord(amino)
-    return table
+    return table.tobytes()
 
 
-def codon_bytes(sequence: bytes, lookup: np.ndarray) -> bytes:
+_BASE_CODE_TABLE = BASE_CODES.tobytes()
+
+
+def codon_bytes(sequence: bytes, lookup: bytes) -> bytes:
     """The amino acid of the codon starting at every position of `sequence`, as one bytes object.
 
     Position i of the result translates sequence[i:i+3]; the last two positions see padding (`N`) and so
-    get the invalid byte. A frame is then an extended slice: `result[f : f + 3*m : 3]`.
+    get the invalid byte. A frame is then an extended slice: `result[f : f + 3*m : 3]`. The two table
+    lookups are `bytes.translate` (a C loop); numpy only does the base-5 arithmetic.
     """
-    codes = BASE_CODES[np.frombuffer(sequence + b"NN", dtype=np.uint8)]
-    numbers = codes[:-2] * np.uint8(25) + codes[1:-1] * np.uint8(5) + codes[2:]
-    return lookup[numbers].tobytes()
+    codes = np.frombuffer((sequence + b"NN").translate(_BASE_CODE_TABLE), dtype=np.uint8)
+    numbers = codes[:-2] * np.uint8(25)
+    numbers += codes[1:-1] * np.uint8(5)
+    numbers += codes[2:]
+    return numbers.tobytes().translate(lookup)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from virnucpro.errors import InputError
-from virnucpro.io.fasta import read_fasta
+from virnucpro.io.fasta import read_fasta_bytes
 from virnucpro.logging_setup import get_logger
 
 SHARDS_HEADER = "shard_file\tindex\treads"
@@ -61,7 +61,7 @@ def shard_file(
         The shards in index order.
 
     Raises:
-        InputError: a bad option or any input problem `read_fasta` reports.
+        InputError: a bad option or any input problem `read_fasta_bytes` reports.
     """
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise InputError(f"--shard-size must be a positive integer, not {shard_size!r}")
@@ -94,10 +94,10 @@ def _write_shards(input_path: Path, staging: Path, shard_size: int, prefix: str)
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:
-        for record in read_fasta(input_path, kind="nucleotide", unique_ids=True):
+        for record_id, sequence, _ in read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True):
             if writer is None:
                 writer = _ShardWriter(staging, prefix, len(shards) + 1)
-            writer.add(f">{record.id}\n{record.sequence}\n".encode("ascii"))
+            writer.add(b">%s\n%s\n" % (record_id.encode(), sequence))
             if writer.reads == shard_size:
                 shards.append(writer.close())
                 writer = None

@@ -6,8 +6,8 @@ a codon with a letter other than A C G T is dropped (`ambiguous="drop"`, the pub
 `*`, and is paired with the nucleotide slice `S[f-1 : f + 3*len(protein)]` (one base past the last codon).
 
 Speed comes from working on many chunks at once: each batch of chunks is joined into one buffer, every
-codon of the buffer and of its reverse complement is translated by a numpy table lookup, and the frames
-with a stop codon are found by stride-3 cumulative sums, so Python only touches the frames it keeps.
+codon of the buffer and of its reverse complement is translated by table lookups, and the frames with a
+stop codon are found by binary search over the stop positions, so Python only touches the frames it keeps.
 Memory stays flat: reads stream in, batches hold a bounded number of bases.
 """
 
@@ -24,11 +24,12 @@ import numpy as np
 from virnucpro.chunking import chunk_id, iter_chunks
 from virnucpro.codon import COMPLEMENT, DROPPED, STOP, amino_lookup, codon_bytes
 from virnucpro.errors import InputError
-from virnucpro.io.fasta import FastaRecord, read_fasta
+from virnucpro.io.fasta import FastaRecord, read_fasta_bytes
 from virnucpro.logging_setup import get_logger
 
 AMBIGUOUS_MODES = ("drop", "x")
 FRAME_SUFFIXES = ("F1", "F2", "F3", "R1", "R2", "R3")
+_FRAME_TAGS = tuple(f"{suffix}\n".encode() for suffix in FRAME_SUFFIXES)
 CHUNKS_HEADER = "read_id\tread_length\tchunk_id\tchunk_index\tstart\tend\tframes_kept"
 BATCH_BASES = 1 << 20  # bases per batch: large enough to amortise numpy calls, small enough to stay flat
 
@@ -73,13 +74,31 @@ class TranslateSummary:
     ambiguous_bases: int = 0
 
 
-class _Chunk(NamedTuple):
-    read_id: str
-    read_length: int
-    index: int
-    start: int
-    end: int
-    bases: bytes
+# A kept frame inside the engine: (frame 0-5 for F1 F2 F3 R1 R2 R3, nucleotide bytes, protein bytes).
+# Plain tuples: a million reads make millions of these.
+_KeptFrame = tuple[int, bytes, bytes]
+
+
+class _ChunkBatch:
+    """Chunks of consecutive reads as parallel lists (cheaper than an object per chunk)."""
+
+    def __init__(self) -> None:
+        self.read_ids: list[str] = []
+        self.read_lengths: list[int] = []
+        self.indexes: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.pieces: list[bytes] = []
+        self.bases = 0
+
+    def add(self, read_id: str, read_length: int, index: int, start: int, end: int, piece: bytes) -> None:
+        self.read_ids.append(read_id)
+        self.read_lengths.append(read_length)
+        self.indexes.append(index)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.pieces.append(piece)
+        self.bases += end - start
 
 
 def translate_records(
@@ -101,19 +120,18 @@ def translate_records(
         An iterator of `TranslatedChunk`, chunk order within each read, reads in input order.
     """
     _check_options(chunk_length, ambiguous)
-    for batch in _chunk_batches(records, chunk_length, summary or TranslateSummary()):
-        for chunk, frames in zip(batch, _translate_batch([c.bases for c in batch], ambiguous), strict=True):
-            yield TranslatedChunk(
-                chunk.read_id,
-                chunk.read_length,
-                chunk.index,
-                chunk.start,
-                chunk.end,
-                tuple(
-                    Frame(f"{chunk_id(chunk.read_id, chunk.index)}{suffix}", nuc.decode(), prot.decode())
-                    for suffix, nuc, prot in frames
-                ),
+    triples = ((record.id, record.sequence.encode("ascii"), record.line) for record in records)
+    for batch in _chunk_batches(triples, chunk_length, summary or TranslateSummary()):
+        kept_frames = _translate_batch(batch.pieces, ambiguous)
+        for read_id, read_length, index, start, end, kept in zip(
+            batch.read_ids, batch.read_lengths, batch.indexes, batch.starts, batch.ends, kept_frames, strict=True
+        ):
+            name = chunk_id(read_id, index)
+            frames = tuple(
+                Frame(f"{name}{FRAME_SUFFIXES[frame]}", bases.decode(), protein.decode())
+                for frame, bases, protein in kept
             )
+            yield TranslatedChunk(read_id, read_length, index, start, end, frames)
 
 
 def translate_file(
@@ -136,16 +154,16 @@ def translate_file(
         The run's `TranslateSummary`.
 
     Raises:
-        InputError: a bad option value or any input problem `read_fasta` reports.
+        InputError: a bad option value or any input problem `read_fasta_bytes` reports.
     """
     _check_options(chunk_length, ambiguous)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     summary = TranslateSummary()
-    records = read_fasta(input_path, kind="nucleotide", unique_ids=True)
+    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
     with _Outputs(outdir) as outputs:
         for batch in _chunk_batches(records, chunk_length, summary):
-            outputs.write_batch(batch, _translate_batch([c.bases for c in batch], ambiguous), summary)
+            outputs.write_batch(batch, _translate_batch(batch.pieces, ambiguous), summary)
         outputs.finish(summary)
     _log_summary(Path(input_path), summary, ambiguous)
     return summary
@@ -159,31 +177,35 @@ def _check_options(chunk_length: int, ambiguous: str) -> None:
 
 
 @functools.cache
-def _lookup_for(ambiguous: str) -> np.ndarray:
+def _lookup_for(ambiguous: str) -> bytes:
     """The codon table of a mode: non-ACGT codons become DROPPED (deleted later) or `X`."""
     return amino_lookup(DROPPED if ambiguous == "drop" else ord("X"))
 
 
 def _chunk_batches(
-    records: Iterable[FastaRecord], chunk_length: int, summary: TranslateSummary
-) -> Iterator[list[_Chunk]]:
-    """Group the chunks of consecutive reads into batches of about BATCH_BASES bases.
+    records: Iterable[tuple[str, bytes, int]], chunk_length: int, summary: TranslateSummary
+) -> Iterator[_ChunkBatch]:
+    """Group the chunks of consecutive reads (ID, upper-case bases, line) into batches of ~BATCH_BASES bases.
 
     A long read's chunks may span several batches, so one contig never makes a batch unbounded.
     Side effect: adds read, short-read and ambiguous-base counts to `summary`.
     """
-    batch: list[_Chunk] = []
-    size = 0
-    for record in records:
-        bases = record.sequence.encode("ascii")
+    batch = _ChunkBatch()
+    for read_id, bases, _ in records:
+        length = len(bases)
         _count_read(bases, summary)
-        for index, (start, end) in enumerate(iter_chunks(len(bases), chunk_length), start=1):
-            batch.append(_Chunk(record.id, len(bases), index, start, end, bases[start:end]))
-            size += end - start
-            if size >= BATCH_BASES:
-                yield batch
-                batch, size = [], 0
-    if batch:
+        if length <= chunk_length:  # the common case for reads: one chunk, the whole read
+            batch.add(read_id, length, 1, 0, length, bases)
+        else:
+            for index, (start, end) in enumerate(iter_chunks(length, chunk_length), start=1):
+                batch.add(read_id, length, index, start, end, bases[start:end])
+                if batch.bases >= BATCH_BASES:
+                    yield batch
+                    batch = _ChunkBatch()
+        if batch.bases >= BATCH_BASES:
+            yield batch
+            batch = _ChunkBatch()
+    if batch.pieces:
         yield batch
 
 
@@ -197,8 +219,8 @@ def _count_read(bases: bytes, summary: TranslateSummary) -> None:
         summary.ambiguous_bases += ambiguous
 
 
-def _translate_batch(pieces: list[bytes], ambiguous: str) -> list[list[tuple[str, bytes, bytes]]]:
-    """Six-frame translate every chunk in `pieces`; per chunk, the kept (suffix, nucleotide, protein).
+def _translate_batch(pieces: list[bytes], ambiguous: str) -> list[list[_KeptFrame]]:
+    """Six-frame translate every chunk in `pieces`; per chunk, its kept frames in F1..R3 order.
 
     Frame geometry: chunk k sits at `offsets[k]` in the joined buffer, and its reverse complement at
     `total - offsets[k] - lengths[k]` in the reversed, complemented buffer. Frame f (0-based within its
@@ -206,72 +228,89 @@ def _translate_batch(pieces: list[bytes], ambiguous: str) -> list[list[tuple[str
     """
     buffers = _StrandBuffers(pieces, _lookup_for(ambiguous))
     starts, codons = buffers.frame_geometry()
-    stops = _strided_sums(buffers.stop_flags, starts, codons)
-    # protein length: codons minus the dropped ones ("drop"), or every codon ("x")
-    lengths = _strided_sums(buffers.kept_flags, starts, codons) if ambiguous == "drop" else codons
+    stops = _count_in_frames(buffers.amino_array == STOP, starts, codons)
+    # protein length: codons minus the dropped ones ("drop"); in "x" mode nothing is dropped
+    lengths = codons - _count_in_frames(buffers.amino_array == DROPPED, starts, codons)
     keep = (lengths > 0) & (stops == 0)
-    result: list[list[tuple[str, bytes, bytes]]] = [[] for _ in pieces]
-    for frame, chunk in zip(*np.nonzero(keep), strict=True):
-        start, length = int(starts[frame, chunk]), int(lengths[frame, chunk])
-        result[chunk].append(buffers.frame(int(frame), int(chunk), start, length))
+    result: list[list[_KeptFrame]] = [_NO_FRAMES] * len(pieces)  # shared empty list, replaced when filled
+    frames, chunks = np.nonzero(keep)  # frame-major, so each chunk's list fills in F1..R3 order
+    for chunk, kept in buffers.kept_slices(frames, chunks, starts[keep], lengths[keep], codons[keep]):
+        if result[chunk] is _NO_FRAMES:
+            result[chunk] = [kept]
+        else:
+            result[chunk].append(kept)
     return result
 
 
 class _StrandBuffers:
     """A batch of chunks joined into one buffer, its reverse complement, and both translated at every base."""
 
-    def __init__(self, pieces: list[bytes], lookup: np.ndarray) -> None:
+    def __init__(self, pieces: list[bytes], lookup: bytes) -> None:
         self.forward = b"".join(pieces)
         self.reverse = self.forward[::-1].translate(COMPLEMENT)
         self.total = len(self.forward)
         self.lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         self.offsets = np.cumsum(self.lengths) - self.lengths
         self.aminos = (codon_bytes(self.forward, lookup), codon_bytes(self.reverse, lookup))
-        both = np.frombuffer(self.aminos[0] + self.aminos[1], dtype=np.uint8)
-        self.stop_flags = both == STOP
-        self.kept_flags = both != DROPPED
+        # forward then reverse amino acids: position q < total is forward, q >= total is reverse
+        self.amino_array = np.frombuffer(self.aminos[0] + self.aminos[1], dtype=np.uint8)
 
     def frame_geometry(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start positions (in the forward+reverse amino array) and codon counts, both shaped (6, chunks)."""
+        """Start positions (in `amino_array`) and codon counts, both shaped (6 frames, chunks)."""
         shift = np.arange(3, dtype=np.int64)[:, None]
         forward_starts = self.offsets[None, :] + shift
         reverse_starts = self.total + (self.total - self.offsets - self.lengths)[None, :] + shift
         codons = np.maximum((self.lengths[None, :] - shift) // 3, 0)
         return np.vstack([forward_starts, reverse_starts]), np.vstack([codons, codons])
 
-    def frame(self, frame: int, chunk: int, start: int, length: int) -> tuple[str, bytes, bytes]:
-        """The kept frame's (suffix, nucleotide slice, protein); `start` indexes the joined amino array."""
-        strand, shift = divmod(frame, 3)
-        chunk_length = int(self.lengths[chunk])
-        codons = (chunk_length - shift) // 3
-        begin = start - strand * self.total
-        protein = self.aminos[strand][begin : begin + 3 * codons : 3]
-        if length != codons:
-            protein = protein.translate(None, bytes([DROPPED]))
-        chunk_start = begin - shift
-        # S[f-1 : f + 3*len(protein)] with f 1-based: one base past the last codon, clipped to the chunk.
-        end = chunk_start + min(chunk_length, shift + 3 * length + 1)
-        bases = (self.forward, self.reverse)[strand][begin:end]
-        return FRAME_SUFFIXES[frame], bases, protein
+    def kept_slices(
+        self, frames: np.ndarray, chunks: np.ndarray, starts: np.ndarray, lengths: np.ndarray, codons: np.ndarray
+    ) -> Iterator[tuple[int, _KeptFrame]]:
+        """Yield (chunk, kept frame) for each kept frame.
+
+        The nucleotide is S[f-1 : f + 3*len(protein)] (f 1-based): one base past the last codon, clipped to
+        the chunk. Slice bounds are computed for all frames at once; Python only cuts the bytes.
+        """
+        strands, shifts = np.divmod(frames, 3)
+        begins = starts - strands * self.total
+        protein_ends = begins + 3 * codons
+        chunk_lengths = self.lengths[chunks]
+        nucleotide_ends = begins - shifts + np.minimum(chunk_lengths, shifts + 3 * lengths + 1)
+        complete = lengths == codons
+        bases = (self.forward, self.reverse)
+        dropped = bytes([DROPPED])
+        for frame, chunk, strand, begin, protein_end, nucleotide_end, clean in zip(
+            frames.tolist(),
+            chunks.tolist(),
+            strands.tolist(),
+            begins.tolist(),
+            protein_ends.tolist(),
+            nucleotide_ends.tolist(),
+            complete.tolist(),
+            strict=True,
+        ):
+            protein = self.aminos[strand][begin:protein_end:3]
+            if not clean:
+                protein = protein.translate(None, dropped)
+            yield chunk, (frame, bases[strand][begin:nucleotide_end], protein)
 
 
-def _strided_sums(flags: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Sum flags[q] + flags[q+3] + ... over `counts` terms for every start q, without a Python loop.
+_NO_FRAMES: list[_KeptFrame] = []  # never appended to
+_RESIDUE_STRIDE = 1 << 40  # larger than any position: keys of one residue class never reach the next
 
-    Positions q, q+3, ... share q % 3, so one cumulative sum per residue class answers every frame:
-    sum = cum_j[q//3 + m] - cum_j[q//3] with j = q % 3.
+
+def _count_in_frames(flags: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """How many flagged positions each frame q, q+3, ..., q+3(m-1) covers, for all frames at once.
+
+    Positions of a frame share q % 3, so each flagged position p gets the key (p % 3) * STRIDE + p // 3,
+    and a frame covers exactly the keys in [key(q), key(q) + m): two binary searches per frame. Flags
+    (stop codons, dropped codons) are sparse, so this beats a cumulative sum over every position.
     """
-    cumulative, bases, size = [], [], 0
-    for residue in range(3):
-        cum = np.zeros(len(flags[residue::3]) + 1, dtype=np.int64)
-        np.cumsum(flags[residue::3], out=cum[1:])
-        cumulative.append(cum)
-        bases.append(size)
-        size += len(cum)
-    flat = np.concatenate(cumulative)
-    safe_starts = np.where(counts > 0, starts, 0)  # a frame with no codon may start past the buffer
-    index = np.asarray(bases, dtype=np.int64)[safe_starts % 3] + safe_starts // 3
-    return flat[index + counts] - flat[index]
+    positions = np.flatnonzero(flags)
+    residues = positions % 3
+    keys = np.concatenate([positions[residues == r] // 3 + r * _RESIDUE_STRIDE for r in range(3)])
+    low = starts % 3 * _RESIDUE_STRIDE + starts // 3
+    return np.searchsorted(keys, low + counts) - np.searchsorted(keys, low)
 
 
 class _Outputs:
@@ -284,8 +323,7 @@ class _Outputs:
         self.temporary = [outdir / f".{name}.partial" for name in self.NAMES]
         self.handles = [open(path, "wb") for path in self.temporary]  # noqa: SIM115 - closed in __exit__
         self.handles[2].write(CHUNKS_HEADER.encode() + b"\n")
-        self._read_id: str | None = None
-        self._read_frames = 0
+        self._read_frames = -1  # frames kept so far by the current read; -1 before the first read
 
     def __enter__(self) -> _Outputs:
         return self
@@ -296,43 +334,39 @@ class _Outputs:
         for path in self.temporary:
             path.unlink(missing_ok=True)
 
-    def write_batch(
-        self, batch: list[_Chunk], frames: list[list[tuple[str, bytes, bytes]]], summary: TranslateSummary
-    ) -> None:
+    def write_batch(self, batch: _ChunkBatch, frames: list[list[_KeptFrame]], summary: TranslateSummary) -> None:
         """Append a batch's frames and chunk rows; count frames, empty chunks and frameless reads."""
-        nucleotide, protein, rows = [], [], []
-        for chunk, kept in zip(batch, frames, strict=True):
-            name = chunk_id(chunk.read_id, chunk.index)
-            header = f">{name}".encode()
-            for suffix, bases, aminos in kept:
-                tag = header + suffix.encode() + b"\n"
-                nucleotide += (tag, bases, b"\n")
-                protein += (tag, aminos, b"\n")
-            rows.append(
-                f"{chunk.read_id}\t{chunk.read_length}\t{name}\t{chunk.index}\t{chunk.start}\t{chunk.end}\t{len(kept)}\n"
-            )
-            self._account(chunk.read_id, len(kept), summary)
+        nucleotide: list[bytes] = []
+        protein: list[bytes] = []
+        rows: list[str] = []
+        frameless_reads = 0
+        for read_id, read_length, index, start, end, kept in zip(
+            batch.read_ids, batch.read_lengths, batch.indexes, batch.starts, batch.ends, frames, strict=True
+        ):
+            name = f"{read_id}_chunk_{index}"
+            if kept:
+                header = b">" + name.encode()
+                for frame, bases, aminos in kept:
+                    tag = header + _FRAME_TAGS[frame]
+                    nucleotide += (tag, bases, b"\n")
+                    protein += (tag, aminos, b"\n")
+            rows.append(f"{read_id}\t{read_length}\t{name}\t{index}\t{start}\t{end}\t{len(kept)}\n")
+            if index == 1:  # a new read starts: close the previous one
+                frameless_reads += self._read_frames == 0
+                self._read_frames = 0
+            self._read_frames += len(kept)
+        counts = [len(kept) for kept in frames]
+        summary.chunks += len(counts)
+        summary.frames += sum(counts)
+        summary.chunks_without_frame += counts.count(0)
+        summary.reads_without_frame += frameless_reads
         self.handles[0].write(b"".join(nucleotide))
         self.handles[1].write(b"".join(protein))
         self.handles[2].write("".join(rows).encode())
 
-    def _account(self, read_id: str, kept: int, summary: TranslateSummary) -> None:
-        summary.chunks += 1
-        summary.frames += kept
-        summary.chunks_without_frame += kept == 0
-        if read_id != self._read_id:
-            self._close_read(summary)
-            self._read_id = read_id
-        self._read_frames += kept
-
-    def _close_read(self, summary: TranslateSummary) -> None:
-        if self._read_id is not None and self._read_frames == 0:
-            summary.reads_without_frame += 1
-        self._read_frames = 0
-
     def finish(self, summary: TranslateSummary) -> None:
         """Close the files and move them to their final names (only reached if the input was valid)."""
-        self._close_read(summary)
+        summary.reads_without_frame += self._read_frames == 0
         for handle in self.handles:
             handle.close()
         for temporary, final in zip(self.temporary, self.final, strict=True):

@@ -12,9 +12,8 @@ import io
 import zlib
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -29,13 +28,13 @@ PROTEIN_ONLY_LETTERS = frozenset(b"EFIJLOPQXZ")
 PROTEIN_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 # Whitespace inside sequence lines is ignored (line ends, CRLF, spaces as Biopython drops them).
 _WHITESPACE = b" \t\r\n\v\f"
+_UPPER = bytes(range(256)).upper()  # bytes.translate table: upper-case in the same pass that drops whitespace
 _VALID_LETTERS = {"nucleotide": IUPAC_NUCLEOTIDE, "protein": PROTEIN_LETTERS}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True, slots=True)
-class FastaRecord:
-    """One FASTA record.
+class FastaRecord(NamedTuple):
+    """One FASTA record (a named tuple: cheap to create a million of).
 
     Attributes:
         id: the first whitespace-separated word of the header.
@@ -66,17 +65,36 @@ def read_fasta(path: str | Path, *, kind: str = "nucleotide", unique_ids: bool =
             header without an ID; a record without sequence; a letter outside the alphabet of `kind`
             (saying so when a protein file was given as nucleotide); a duplicate ID.
     """
+    for record_id, sequence, line in read_fasta_bytes(path, kind=kind, unique_ids=unique_ids):
+        yield FastaRecord(record_id, sequence.decode("latin-1"), line)
+
+
+def read_fasta_bytes(
+    path: str | Path, *, kind: str = "nucleotide", unique_ids: bool = True
+) -> Iterator[tuple[str, bytes, int]]:
+    """`read_fasta` for stages that work on bytes: (ID, upper-case sequence bytes, header line) tuples.
+
+    Same validation and errors as `read_fasta`; it skips the decode that a bytes consumer (translate,
+    shard) would undo at once, which matters at a million reads.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     path = Path(path)
+    valid = _VALID_LETTERS.get(kind)
     registry = _IdRegistry() if unique_ids else None
     count = 0
-    for header, header_line, lines in _raw_records(path):
-        record = _make_record(path, header, header_line, lines, kind)
+    for header, header_line, body in _raw_records(path):
+        record_id = _parse_id(path, header, header_line)
+        sequence = body.translate(_UPPER, _WHITESPACE)
+        if not sequence:
+            raise InputError(f"{path}, line {header_line}: record {record_id!r} has no sequence")
+        if valid is not None and sequence.translate(None, valid):
+            bad = sequence.translate(None, valid)
+            raise InputError(_bad_letter_message(path, record_id, header_line, body, kind, bad))
         if registry is not None:
-            registry.add(record.id)
+            registry.add(record_id)
         count += 1
-        yield record
+        yield record_id, sequence, header_line
     if count == 0:
         raise InputError(f"{path}: the file is empty (no FASTA records)")
     if registry is not None:
@@ -84,7 +102,7 @@ def read_fasta(path: str | Path, *, kind: str = "nucleotide", unique_ids: bool =
 
 
 def _open_binary(path: Path) -> BinaryIO:
-    """Open a plain or gzip file for binary line reading, turning OS errors into InputError."""
+    """Open a plain or gzip file for binary reading, turning OS errors into InputError."""
     try:
         handle = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
@@ -98,51 +116,65 @@ def _open_binary(path: Path) -> BinaryIO:
     return handle
 
 
-def _raw_records(path: Path) -> Iterator[tuple[bytes, int, list[bytes]]]:
-    """Yield (header text after '>', header line number, raw sequence lines) per record.
+_BLOCK = 1 << 22  # bytes read at a time; records are cut out of blocks with C-level searches
 
-    Blank lines are kept in the list (they vanish when joined) so that line i of a record is line
-    `header_line + 1 + i` of the file, which lets errors point at the exact line.
+
+def _raw_records(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
+    """Yield (header text after '>', header line number, raw body text with its line breaks) per record.
+
+    The file is read in large blocks and records are found by searching for a '>' that starts a line, so
+    Python does a few operations per record rather than per line. A record may span blocks (a long
+    contig): its pieces are collected and joined once. Text before the first header must be blank.
     """
-    header: bytes | None = None
-    header_line = 0
-    lines: list[bytes] = []
-    line_no = 0
+    line = 1  # line number where the pending text starts
+    parts: list[bytes] = []  # pending text that continues into the next block
+    at_line_start = True
     with _open_binary(path) as handle:
         try:
-            for line_no, raw in enumerate(handle, start=1):
-                if raw[:1] == b">":
-                    if header is not None:
-                        yield header, header_line, lines
-                    header, header_line, lines = raw[1:], line_no, []
-                elif header is not None:
-                    lines.append(raw)
-                elif raw.strip():
-                    raise InputError(
-                        f"{path}, line {line_no}: expected a FASTA header starting with '>' but found "
-                        f"{_preview(raw)}; is this a FASTA file?"
-                    )
+            while block := handle.read(_BLOCK):
+                cut = 0 if at_line_start and block[:1] == b">" else _next_header(block, 0)
+                previous = 0
+                while cut != -1:
+                    text = b"".join([*parts, block[previous:cut]]) if parts else block[previous:cut]
+                    parts, previous = [], cut
+                    if text:
+                        record = _split_record(path, text, line)
+                        if record is not None:
+                            yield record
+                        line += text.count(b"\n")
+                    cut = _next_header(block, cut + 1)
+                parts.append(block[previous:])
+                at_line_start = block[-1:] == b"\n"
         except (EOFError, zlib.error, gzip.BadGzipFile) as error:
             raise InputError(
-                f"{path}: truncated or corrupt gzip data near line {line_no + 1} ({error}); "
+                f"{path}: truncated or corrupt gzip data near line {line} ({error}); "
                 "re-download or re-compress the file"
             ) from None
-    if header is not None:
-        yield header, header_line, lines
+    text = b"".join(parts)
+    record = _split_record(path, text, line) if text else None
+    if record is not None:
+        yield record
 
 
-def _make_record(path: Path, header: bytes, header_line: int, lines: list[bytes], kind: str) -> FastaRecord:
-    """Build and validate one record from its raw header and lines."""
-    record_id = _parse_id(path, header, header_line)
-    sequence = b"".join(lines).translate(None, _WHITESPACE).upper()
-    if not sequence:
-        raise InputError(f"{path}, line {header_line}: record {record_id!r} has no sequence")
-    valid = _VALID_LETTERS.get(kind)
-    if valid is not None:
-        bad = sequence.translate(None, valid)
-        if bad:
-            raise InputError(_bad_letter_message(path, record_id, header_line, lines, kind, bad))
-    return FastaRecord(record_id, sequence.decode("ascii"), header_line)
+def _next_header(block: bytes, start: int) -> int:
+    """Index of the next '>' that starts a line in `block` at or after `start`, or -1."""
+    found = block.find(b"\n>", max(start - 1, 0))
+    return -1 if found == -1 else found + 1
+
+
+def _split_record(path: Path, text: bytes, line: int) -> tuple[bytes, int, bytes] | None:
+    """(header, line, body) of one record's text; None for blank text before the first header."""
+    if text[:1] == b">":
+        header, _, body = text[1:].partition(b"\n")
+        return header, line, body
+    if text.strip():
+        lines = text.split(b"\n")
+        offset = next(i for i, raw in enumerate(lines) if raw.strip())
+        raise InputError(
+            f"{path}, line {line + offset}: expected a FASTA header starting with '>' but found "
+            f"{_preview(lines[offset])}; is this a FASTA file?"
+        )
+    return None
 
 
 def _parse_id(path: Path, header: bytes, header_line: int) -> str:
@@ -156,11 +188,11 @@ def _parse_id(path: Path, header: bytes, header_line: int) -> str:
     return words[0]
 
 
-def _bad_letter_message(path: Path, record_id: str, header_line: int, lines: list[bytes], kind: str, bad: bytes) -> str:
+def _bad_letter_message(path: Path, record_id: str, header_line: int, body: bytes, kind: str, bad: bytes) -> str:
     """Say where the first letter outside the alphabet is, and whether the file looks like protein."""
     valid = _VALID_LETTERS[kind] + _WHITESPACE
     where, letter = f"line {header_line}", bad[:1]
-    for offset, raw in enumerate(lines, start=1):
+    for offset, raw in enumerate(body.split(b"\n"), start=1):
         upper = raw.upper()
         found = upper.translate(None, valid)
         if found:
