@@ -95,7 +95,7 @@ def train_and_save(
     Returns:
         The content of `metrics.json`.
     """
-    from virnucpro.models.classifier import CLASS_NAMES, ClassifierInfo, predict_proba, save_classifier
+    from virnucpro.models.classifier import predict_proba, save_classifier
 
     record_labels = {record: int(label) for record, label in zip(data.records, data.labels, strict=True)}
     assignment = split_records(
@@ -124,9 +124,26 @@ def train_and_save(
     }
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    info = ClassifierInfo(
+    info = _classifier_info(data, report, chunk_length)
+    save_classifier(outdir / CLASSIFIER_NAME, result.model, info)
+    (outdir / METRICS_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _write_split(outdir / SPLIT_NAME, record_labels, assignment, data.records)
+    log.info(
+        "held-out accuracy %s, AUROC %s (%d frames)",
+        report["test"]["accuracy"],
+        report["test"]["auroc"],
+        report["test"]["n"],
+    )
+    return report
+
+
+def _classifier_info(data: LabelledFrames, report: dict, chunk_length: int | None):
+    """The metadata stored with a trained classifier: widths, chunk length, settings and test metrics."""
+    from virnucpro.models.classifier import CLASS_NAMES, ClassifierInfo
+
+    return ClassifierInfo(
         input_dim=data.features.shape[1],
-        hidden_dim=settings.hidden_dim,
+        hidden_dim=report["settings"]["hidden_dim"],
         class_names=CLASS_NAMES,
         dnabert_dim=data.dnabert_dim,
         esm_dim=data.esm_dim,
@@ -138,16 +155,6 @@ def train_and_save(
             "test_metrics": json.dumps(report["test"], sort_keys=True),
         },
     )
-    save_classifier(outdir / CLASSIFIER_NAME, result.model, info)
-    (outdir / METRICS_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    _write_split(outdir / SPLIT_NAME, record_labels, assignment, data.records)
-    log.info(
-        "held-out accuracy %s, AUROC %s (%d frames)",
-        report["test"]["accuracy"],
-        report["test"]["auroc"],
-        report["test"]["n"],
-    )
-    return report
 
 
 def _split_sizes(record_labels: dict[str, int], assignment: dict[str, str], frame_set: np.ndarray) -> dict:

@@ -183,3 +183,29 @@ def test_foreign_safetensors_and_missing_files_are_refused(tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"not a model at all")
     with pytest.raises(InputError, match=r"junk\.pth: not a readable classifier file"):
         load_classifier(tmp_path / "junk.pth")
+
+
+class _WithReluModule(nn.Module):
+    """A variant of the training class that holds its ReLU as a submodule."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden_layer = nn.Linear(6, 8)
+        self.output_layer = nn.Linear(8, 2)
+        self.relu = nn.ReLU()
+        self.bn1 = nn.BatchNorm1d(8)
+        self.dropout = nn.Dropout(0.5)
+
+
+def test_a_pickle_whose_class_holds_a_relu_module_loads_too(tmp_path):
+    _WithReluModule.__module__, _WithReluModule.__qualname__ = "__main__", "MLPClassifier"
+    main = sys.modules["__main__"]
+    main.MLPClassifier = _WithReluModule
+    try:
+        module = _WithReluModule().eval()
+        torch.save(module, tmp_path / "m.pth")
+    finally:
+        del main.MLPClassifier
+    loaded = load_classifier(tmp_path / "m.pth")
+    assert loaded.info.source == "legacy-pickle" and loaded.info.input_dim == 6
+    assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in module.state_dict().items())
