@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import virnucpro.io.fasta as fasta_module
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from virnucpro.errors import InputError
 from virnucpro.io.fasta import FastaRecord, read_fasta
 
@@ -60,6 +62,7 @@ def test_protein_and_any_kinds(tmp_path):
         (b">\nACGT\n", r"line 1: the header '>' has no record ID"),
         (b">r1\nACGT\n>r2\nAC\nGGXT\n", r"line 5, column 3: record 'r2' contains 'X'"),
         (b">r1\nAC GT1\n", r"line 2, column 6: record 'r1' contains '1', which is not an IUPAC nucleotide code"),
+        (b">r1\nAC>GT\n", r"line 2, column 3: record 'r1' contains '>'"),
         (b">r1\nACGT\n>r1 again\nGG\n", r"line 3: duplicate record ID 'r1' \(first seen at line 1\)"),
         (b">\xff\xfe\nAC\n", r"line 1: the header is not valid UTF-8"),
     ],
@@ -121,3 +124,35 @@ def test_records_stream_one_at_a_time(tmp_path):
     assert [next(records).id, next(records).id] == ["a", "b"]
     with pytest.raises(InputError, match="record 'c'"):
         next(records)
+
+
+LINE_ENDS = st.sampled_from(["\n", "\r\n"])
+
+
+@st.composite
+def fasta_texts(draw):
+    """FASTA text with wrapped lines, blank lines, CRLF and leading blank lines, plus its expected records."""
+    end = draw(LINE_ENDS)
+    text = end * draw(st.integers(0, 2))
+    line = 1 + text.count("\n")
+    expected = []
+    for number in range(draw(st.integers(1, 5))):
+        sequence = draw(st.text(alphabet="ACGTNacgtn", min_size=1, max_size=60))
+        width = draw(st.integers(1, 25))
+        lines = [sequence[i : i + width] for i in range(0, len(sequence), width)]
+        if draw(st.booleans()):
+            lines.insert(draw(st.integers(0, len(lines))), "")
+        text += f">id{number} some words{end}" + "".join(part + end for part in lines)
+        expected.append(FastaRecord(f"id{number}", sequence.upper(), line))
+        line += 1 + len(lines)
+    return text, expected
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=fasta_texts(), block=st.integers(min_value=1, max_value=40))
+def test_records_are_the_same_whatever_the_read_block_size(tmp_path, monkeypatch, case, block):
+    # Records and headers straddle block boundaries when blocks are tiny; parsing must not notice.
+    text, expected = case
+    path = write(tmp_path, text.encode())
+    monkeypatch.setattr(fasta_module, "_BLOCK", block)
+    assert list(read_fasta(path)) == expected
