@@ -8,9 +8,15 @@ VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.virnucpro-installed
 
-.PHONY: setup venv demo test test-all browser lint format clean
+.PHONY: setup venv nextflow demo test test-all browser lint format clean
 
-setup: venv
+setup: venv nextflow
+
+# A `nextflow` on PATH is used as it is; otherwise the runtime is fetched once from Maven Central into
+# tools/nextflow/lib (see docs/pipeline.md). Tasks find the venv's python3 through PATH.
+NEXTFLOW = $(shell bash tools/nextflow/setup.sh 2>/dev/null || echo tools/nextflow/nextflow)
+nextflow:
+	bash tools/nextflow/setup.sh >/dev/null
 
 venv: $(STAMP)
 
@@ -21,7 +27,8 @@ $(STAMP): python/pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/virnucpro translate assets/demo/reads.fa --chunk-length 300 --outdir results/demo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
+		--checkpoint_dir results/demo/checkpoints -ansi-log false
 
 test: setup browser
 	$(VPY) -m pytest

@@ -1,0 +1,36 @@
+"""Fixtures for tests that drive the real `nextflow`: the binary (from the set-up) and an NXF_HOME."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.helpers import SETUP
+
+
+@pytest.fixture(scope="session")
+def nextflow_bin() -> str:
+    """The `nextflow` the set-up provides (one on PATH, else the Maven-fetched runtime)."""
+    if shutil.which("java") is None and shutil.which("nextflow") is None:
+        _missing("neither nextflow nor java is installed")
+    result = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        _missing(f"tools/nextflow/setup.sh failed:\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _missing(reason: str) -> None:
+    # CI must run these tests: there a missing Nextflow is a failure, elsewhere a skip.
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def nxf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One NXF_HOME for the session, outside the user's ~/.nextflow."""
+    return tmp_path_factory.mktemp("nxf_home")

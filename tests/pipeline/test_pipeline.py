@@ -1,0 +1,132 @@
+"""The real pipeline on the demo reads (-profile test): outputs, equality with `virnucpro predict`, -resume.
+
+One run of the test profile is shared by the tests of this module (it takes about a minute on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.helpers import DEMO_READS, NextflowRun, fasta_ids, run_pipeline, statuses
+
+pytestmark = pytest.mark.pipeline
+
+REPORT_FILES = (
+    "prediction_results.txt",
+    "prediction_results_highestscore.csv",
+    "reads.tsv",
+    "summary.json",
+    "report.html",
+)
+# every process of a test-profile run, with its number of tasks (one sample, one shard of the 40 reads)
+TEST_PROFILE_TASKS = {
+    "CHECK_INPUT": 1,
+    "MAKE_TEST_MODELS": 1,
+    "SHARD": 1,
+    "TRANSLATE": 1,
+    "EMBED_DNABERT": 1,
+    "EMBED_ESM": 1,
+    "CLASSIFY": 1,
+    "REPORT": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def demo_run(nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> NextflowRun:
+    """`nextflow run . -profile test`, the README's demo, in a fresh launch directory."""
+    run = run_pipeline(nextflow_bin, nxf_home, tmp_path_factory.mktemp("demo"), "-profile", "test")
+    assert run.returncode == 0, run.output
+    return run
+
+
+def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: NextflowRun) -> None:
+    sample_dir = demo_run.outdir / "demo"
+    assert sorted(path.name for path in sample_dir.iterdir()) == sorted(REPORT_FILES)
+    info = demo_run.outdir / "pipeline_info"
+    for pattern in ("execution_trace_*.txt", "execution_report_*.html", "execution_timeline_*.html"):
+        assert len(list(info.glob(pattern))) == 1, pattern
+    versions = (info / "software_versions.yml").read_text()
+    for process in TEST_PROFILE_TASKS:
+        assert f':{process}":' in versions
+    assert (info / "samplesheet.valid.csv").read_text() == f"sample,fasta\ndemo,{DEMO_READS.resolve()}\n"
+    counts = {process: len(found) for process, found in statuses(demo_run).items()}
+    assert counts == TEST_PROFILE_TASKS
+
+
+def test_demo_run_accounts_for_every_input_read(demo_run: NextflowRun) -> None:
+    sample_dir = demo_run.outdir / "demo"
+    reads = (sample_dir / "reads.tsv").read_text().splitlines()
+    assert reads[0].split("\t")[:2] == ["read_id", "read_length"]
+    assert [row.split("\t")[0] for row in reads[1:]] == fasta_ids(DEMO_READS)
+
+    frames = (sample_dir / "prediction_results.txt").read_text().splitlines()
+    assert frames[0] == "Sequence_ID\tPrediction\tscore1\tscore2"
+    for row in frames[1:]:
+        frame_id, call, others, virus = row.split("\t")
+        assert frame_id[-2:] in {"F1", "F2", "F3", "R1", "R2", "R3"}, row
+        assert call == ("virus" if float(virus) > float(others) else "others")
+        # the two softmax probabilities, printed as float32, sum to 1 within float32 rounding
+        assert abs(float(others) + float(virus) - 1.0) < 1e-6, row
+    chunks = (sample_dir / "prediction_results_highestscore.csv").read_text().splitlines()
+    assert chunks[0] == "Modified_ID\tIs_Virus"
+    chunk_ids = [row.split("\t")[0] for row in chunks[1:]]
+    assert chunk_ids == sorted({row.split("\t")[0][:-2] for row in frames[1:]})
+
+    summary = json.loads((sample_dir / "summary.json").read_text())
+    assert summary["counts"]["reads"] == len(fasta_ids(DEMO_READS))
+    assert summary["counts"]["frames"] == len(frames) - 1
+    assert "<svg" in (sample_dir / "report.html").read_text()
+
+
+def test_demo_run_equals_virnucpro_predict(demo_run: NextflowRun, tmp_path: Path) -> None:
+    """Sharded Nextflow stages and the one-process `predict` are two drivers of one code path."""
+    virnucpro = [sys.executable, "-m", "virnucpro"]
+    models = tmp_path / "models"
+    subprocess.run([*virnucpro, "make-test-models", str(models), "--seed", "0"], check=True, capture_output=True)
+    predict = [
+        *virnucpro,
+        "predict",
+        str(DEMO_READS),
+        "--chunk-length",
+        "300",
+        "--dnabert",
+        str(models / "dnabert-s"),
+        "--esm",
+        str(models / "esm2_t2_test.pt"),
+        "--classifier",
+        str(models / "classifier.pth"),
+        "--outdir",
+        str(tmp_path / "predict"),
+        "--device",
+        "cpu",
+        "--token-budget",
+        "512",  # as the test profile, so the batches (and float rounding) are the same
+        "--sample",
+        "demo",
+    ]
+    subprocess.run(predict, check=True, capture_output=True)
+    for name in ("prediction_results.txt", "prediction_results_highestscore.csv", "reads.tsv"):
+        assert (demo_run.outdir / "demo" / name).read_bytes() == (tmp_path / "predict" / name).read_bytes(), name
+    pipeline_summary = json.loads((demo_run.outdir / "demo" / "summary.json").read_text())
+    predict_summary = json.loads((tmp_path / "predict" / "summary.json").read_text())
+    assert pipeline_summary["counts"] == predict_summary["counts"]
+    assert pipeline_summary["histograms"] == predict_summary["histograms"]
+
+
+def test_resume_caches_every_task_and_keeps_outputs(
+    demo_run: NextflowRun, nextflow_bin: str, nxf_home: Path, tmp_path: Path
+) -> None:
+    before = {name: (demo_run.outdir / "demo" / name).read_bytes() for name in REPORT_FILES}
+    shutil.copytree(demo_run.outdir / "demo", tmp_path / "before")
+    rerun = run_pipeline(nextflow_bin, nxf_home, demo_run.launch_dir, "-profile", "test", "-resume")
+    assert rerun.returncode == 0, rerun.output
+    found = statuses(rerun)
+    assert {process: len(tasks) for process, tasks in found.items()} == TEST_PROFILE_TASKS
+    assert all(status == "CACHED" for tasks in found.values() for status in tasks), found
+    assert {name: (rerun.outdir / "demo" / name).read_bytes() for name in REPORT_FILES} == before
