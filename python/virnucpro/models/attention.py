@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import warnings
 
 import torch
@@ -28,6 +29,8 @@ from virnucpro.config import EnvConfig
 from virnucpro.errors import ConfigError
 
 ALL_BACKENDS = ("flex", "varlen", "flash-attn", "block-diagonal", "padded")
+# On CPU the block-diagonal path attends in groups of whole sequences of about this many tokens.
+CPU_GROUP_TOKENS = 2048
 
 
 def available_backends(device: torch.device) -> list[str]:
@@ -223,7 +226,39 @@ def _sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor 
 
 
 def _block_diagonal(q, k, v, cu_seqlens, *, scale, alibi_slopes):
-    """One SDPA call over the whole stream; a block-diagonal mask keeps sequences apart."""
+    """SDPA with a block-diagonal mask that keeps sequences apart.
+
+    The masked work grows with the square of the tokens attended together, so on CPU the stream is cut
+    into groups of whole sequences of about `CPU_GROUP_TOKENS` tokens, one SDPA call each (identical
+    result, far less wasted work on big batches). On CUDA one call covers the whole stream: cutting it
+    would need the lengths on the host, a device synchronisation per layer.
+    """
+    if q.device.type == "cuda":
+        return _block_diagonal_group(q, k, v, cu_seqlens, scale=scale, alibi_slopes=alibi_slopes)
+    outputs = []
+    for start, end in _token_groups(cu_seqlens.tolist(), CPU_GROUP_TOKENS):
+        cu_group = cu_seqlens[(cu_seqlens >= start) & (cu_seqlens <= end)] - start
+        outputs.append(
+            _block_diagonal_group(
+                q[start:end], k[start:end], v[start:end], cu_group, scale=scale, alibi_slopes=alibi_slopes
+            )
+        )
+    return torch.cat(outputs)
+
+
+def _token_groups(cu_seqlens: list[int], group_tokens: int) -> list[tuple[int, int]]:
+    """Consecutive runs of whole sequences, each up to `group_tokens` tokens (or one longer sequence)."""
+    groups, start = [], cu_seqlens[0]
+    for previous, boundary in itertools.pairwise(cu_seqlens[1:]):
+        if boundary - start > group_tokens:
+            groups.append((start, previous))
+            start = previous
+    groups.append((start, cu_seqlens[-1]))
+    return groups
+
+
+def _block_diagonal_group(q, k, v, cu_seqlens, *, scale, alibi_slopes):
+    """One SDPA call over a packed stream with a (T, T) block-diagonal mask."""
     total = q.shape[0]
     seq = sequence_ids(cu_seqlens, total)
     keep = seq[:, None] == seq[None, :]  # (T, T)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from virnucpro.config import EnvConfig
 from virnucpro.errors import ConfigError
+from virnucpro.models import attention
 from virnucpro.models.attention import (
     available_backends,
     packed_attention,
@@ -74,6 +75,18 @@ def test_all_backends_agree_on_mixed_lengths(alibi):
     }
     for a, b in itertools.combinations(outs, 2):
         torch.testing.assert_close(outs[a], outs[b], atol=ATOL, rtol=0, msg=f"{a} vs {b}")
+
+
+@pytest.mark.parametrize("group_tokens", [1, 10, 40, 2048])
+@pytest.mark.parametrize("alibi", [False, True], ids=["plain", "alibi"])
+def test_block_diagonal_cpu_groups_give_the_same_answer(monkeypatch, group_tokens, alibi):
+    # On CPU the stream is attended in groups of whole sequences; any group size must give the result.
+    monkeypatch.setattr(attention, "CPU_GROUP_TOKENS", group_tokens)
+    lengths = [5, 64, 1, 33, 2, 12]
+    q, k, v = _inputs(lengths, seed=11)
+    slopes = SLOPES if alibi else None
+    out = packed_attention(q, k, v, _cu(lengths), 64, scale=0.3, backend="block-diagonal", alibi_slopes=slopes)
+    torch.testing.assert_close(out.double(), _reference(q, k, v, lengths, 0.3, slopes), atol=ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
