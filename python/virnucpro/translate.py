@@ -188,12 +188,18 @@ def _chunk_batches(
     """Group the chunks of consecutive reads (ID, upper-case bases, line) into batches of ~BATCH_BASES bases.
 
     A long read's chunks may span several batches, so one contig never makes a batch unbounded.
-    Side effect: adds read, short-read and ambiguous-base counts to `summary`.
+    Side effect: adds read, short-read and ambiguous-base counts to `summary` once all reads are consumed.
     """
     batch = _ChunkBatch()
+    reads = short = ambiguous_reads = ambiguous_bases = 0  # local counters: this loop runs per read
     for read_id, bases, _ in records:
         length = len(bases)
-        _count_read(bases, summary)
+        reads += 1
+        short += length < 3
+        ambiguous = len(bases.translate(None, b"ACGT"))
+        if ambiguous:
+            ambiguous_reads += 1
+            ambiguous_bases += ambiguous
         if length <= chunk_length:  # the common case for reads: one chunk, the whole read
             batch.add(read_id, length, 1, 0, length, bases)
         else:
@@ -207,16 +213,10 @@ def _chunk_batches(
             batch = _ChunkBatch()
     if batch.pieces:
         yield batch
-
-
-def _count_read(bases: bytes, summary: TranslateSummary) -> None:
-    summary.reads += 1
-    if len(bases) < 3:
-        summary.short_reads += 1
-    ambiguous = len(bases.translate(None, b"ACGT"))
-    if ambiguous:
-        summary.reads_with_ambiguous += 1
-        summary.ambiguous_bases += ambiguous
+    summary.reads += reads
+    summary.short_reads += short
+    summary.reads_with_ambiguous += ambiguous_reads
+    summary.ambiguous_bases += ambiguous_bases
 
 
 def _translate_batch(pieces: list[bytes], ambiguous: str) -> list[list[_KeptFrame]]:
@@ -229,8 +229,9 @@ def _translate_batch(pieces: list[bytes], ambiguous: str) -> list[list[_KeptFram
     buffers = _StrandBuffers(pieces, _lookup_for(ambiguous))
     starts, codons = buffers.frame_geometry()
     stops = _count_in_frames(buffers.amino_array == STOP, starts, codons)
-    # protein length: codons minus the dropped ones ("drop"); in "x" mode nothing is dropped
-    lengths = codons - _count_in_frames(buffers.amino_array == DROPPED, starts, codons)
+    # protein length: codons minus the dropped ones (only "drop" mode drops, and only non-ACGT codons)
+    dropped = buffers.amino_array == DROPPED
+    lengths = codons - _count_in_frames(dropped, starts, codons) if dropped.any() else codons
     keep = (lengths > 0) & (stops == 0)
     result: list[list[_KeptFrame]] = [_NO_FRAMES] * len(pieces)  # shared empty list, replaced when filled
     frames, chunks = np.nonzero(keep)  # frame-major, so each chunk's list fills in F1..R3 order

@@ -82,6 +82,7 @@ def read_fasta_bytes(
     path = Path(path)
     valid = _VALID_LETTERS.get(kind)
     registry = _IdRegistry() if unique_ids else None
+    remember = registry.add if registry is not None else None
     count = 0
     for header, header_line, body in _raw_records(path):
         record_id = _parse_id(path, header, header_line)
@@ -91,8 +92,8 @@ def read_fasta_bytes(
         if valid is not None and sequence.translate(None, valid):
             bad = sequence.translate(None, valid)
             raise InputError(_bad_letter_message(path, record_id, header_line, body, kind, bad))
-        if registry is not None:
-            registry.add(record_id)
+        if remember is not None:
+            remember(record_id)
         count += 1
         yield record_id, sequence, header_line
     if count == 0:
