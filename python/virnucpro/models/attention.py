@@ -30,7 +30,7 @@ from virnucpro.errors import ConfigError
 
 ALL_BACKENDS = ("flex", "varlen", "flash-attn", "block-diagonal", "padded")
 # On CPU the block-diagonal path attends in groups of whole sequences of about this many tokens.
-CPU_GROUP_TOKENS = 2048
+CPU_GROUP_TOKENS = 1024
 
 
 def available_backends(device: torch.device) -> list[str]:
