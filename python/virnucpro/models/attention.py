@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import itertools
 import warnings
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -312,15 +313,36 @@ def _compiled_flex():
     return torch.compile(flex_attention, dynamic=True)
 
 
-def _flex(q, k, v, cu_seqlens, *, scale, alibi_slopes):
-    """FlexAttention with a document mask (and ALiBi as a score modifier): sparse over the blocks."""
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+# The block mask of the last packed batch: every layer of a model attends over the same batch, so it is
+# built once per batch. The weak reference to that batch's cu_seqlens cannot match a later tensor.
+_last_block_mask: tuple[weakref.ref, int, object] | None = None
 
-    total = q.shape[0]
+
+def _flex_block_mask(cu_seqlens: torch.Tensor, total: int, device: torch.device):
+    """FlexAttention document mask for a packed batch (tokens attend within their own sequence)."""
+    global _last_block_mask
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    if _last_block_mask is not None:
+        ref, cached_total, block_mask = _last_block_mask
+        if ref() is cu_seqlens and cached_total == total:
+            return block_mask
     seq = sequence_ids(cu_seqlens, total)
 
     def same_sequence(b, h, q_idx, kv_idx):
         return seq[q_idx] == seq[kv_idx]
+
+    if device.type == "cuda":
+        block_mask = create_block_mask(same_sequence, None, None, total, total, device=device, _compile=True)
+    else:
+        block_mask = create_block_mask(same_sequence, None, None, total, total, device=device)
+    _last_block_mask = (weakref.ref(cu_seqlens), total, block_mask)
+    return block_mask
+
+
+def _flex(q, k, v, cu_seqlens, *, scale, alibi_slopes):
+    """FlexAttention with a document mask (and ALiBi as a score modifier): sparse over the blocks."""
+    from torch.nn.attention.flex_attention import flex_attention
 
     score_mod = None
     if alibi_slopes is not None:
@@ -332,13 +354,13 @@ def _flex(q, k, v, cu_seqlens, *, scale, alibi_slopes):
         score_mod = alibi
     qh, kh, vh = (x.transpose(0, 1)[None] for x in (q, k, v))  # (1, H, T, D)
     if q.device.type == "cuda":
-        block_mask = create_block_mask(same_sequence, None, None, total, total, device=q.device, _compile=True)
+        block_mask = _flex_block_mask(cu_seqlens, q.shape[0], q.device)
         out = _compiled_flex()(qh, kh, vh, score_mod=score_mod, block_mask=block_mask, scale=scale)
     else:
         # Eager FlexAttention on CPU materialises the scores; it exists so the CUDA code path is testable.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            block_mask = create_block_mask(same_sequence, None, None, total, total, device=q.device)
+            block_mask = _flex_block_mask(cu_seqlens, q.shape[0], q.device)
             out = flex_attention(qh, kh, vh, score_mod=score_mod, block_mask=block_mask, scale=scale)
     return out[0].transpose(0, 1)
 

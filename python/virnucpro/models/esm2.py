@@ -215,7 +215,8 @@ def _mean_residues_packed(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> tor
     lengths = (cu_seqlens[1:] - cu_seqlens[:-1]).long()
     residue = (pos > 0) & (pos < lengths[seq] - 1)
     sums = hidden.new_zeros((lengths.numel(), hidden.shape[1]), dtype=torch.float32)
-    sums.index_add_(0, seq[residue], hidden[residue].float())
+    # Multiply by the residue mask rather than select rows: no data-dependent shape, no device sync.
+    sums.index_add_(0, seq, hidden.float() * residue.unsqueeze(-1))
     return sums / (lengths - 2).unsqueeze(-1).float()
 
 

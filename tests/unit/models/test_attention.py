@@ -215,3 +215,13 @@ def test_cuda_backend_matches_reference(backend, dtype, alibi):
     assert out.shape == q.shape and out.dtype == dtype
     expected = _reference(q, k, v, lengths, 0.125, slopes)
     torch.testing.assert_close(out.cpu().double(), expected, atol=CUDA_ATOL[dtype], rtol=0)
+
+
+@pytest.mark.skipif("flex" not in CPU_BACKENDS, reason="torch without FlexAttention")
+def test_flex_block_mask_is_rebuilt_for_each_batch():
+    # The document mask is reused across the layers of one batch only: two batches with the same token
+    # count but other boundaries, built one after the other, must each get their own mask.
+    q, k, v = _inputs([8])
+    for lengths in ([3, 5], [5, 3], [3, 5], [8]):
+        out = packed_attention(q, k, v, _cu(lengths), max(lengths), scale=0.5, backend="flex")
+        torch.testing.assert_close(out.double(), _reference(q, k, v, lengths, 0.5), atol=ATOL, rtol=0)
