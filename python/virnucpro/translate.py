@@ -114,7 +114,8 @@ def translate_records(
         records: nucleotide records with upper-case sequences (as `read_fasta` gives them).
         chunk_length: the expected length C, a positive integer (300 and 500 for the published models).
         ambiguous: "drop" (published: codons with non-ACGT letters vanish) or "x" (they become `X`).
-        summary: if given, read and base counts are added to it as records are consumed.
+        summary: if given, read, short-read and non-ACGT base counts are added to it once every record
+            has been consumed (chunk and frame counts are the `translate` stage's).
 
     Returns:
         An iterator of `TranslatedChunk`, chunk order within each read, reads in input order.
