@@ -143,8 +143,8 @@ class CheckpointStore:
                 positions = [position_of[i] for i in table.ids]
                 if seen.intersection(positions) or len(set(positions)) != len(positions):
                     raise InputError("holds IDs that another piece already holds")
-            except (InputError, KeyError) as error:
-                reason = f"ID {error} is not in the input" if isinstance(error, KeyError) else str(error)
+            except (InputError, KeyError, UnicodeDecodeError) as error:
+                reason = _rejection_reason(error)
                 self._reject(path, reason, resumed)
                 continue
             seen.update(positions)
@@ -197,6 +197,14 @@ class CheckpointStore:
         """Delete this fingerprint's directory (after the final output is safely written)."""
         self.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _rejection_reason(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"ID {error} is not in the input"
+    if isinstance(error, UnicodeDecodeError):
+        return f"its IDs are not valid UTF-8 ({error.reason})"
+    return str(error)
 
 
 class PieceWriter:
