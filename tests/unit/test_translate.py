@@ -7,17 +7,29 @@ a line-by-line restatement of the published procedure, on random reads with IUPA
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import logging
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_translate import reference_outputs
 from virnucpro.cli import main
 from virnucpro.errors import InputError
 from virnucpro.io.fasta import FastaRecord
 from virnucpro.translate import CHUNKS_HEADER, Frame, translate_file, translate_records
+
+
+def _load_reference():
+    """Load reference_translate.py from this directory by path, so every pytest import mode finds it."""
+    path = Path(__file__).with_name("reference_translate.py")
+    spec = importlib.util.spec_from_file_location("virnucpro_test_reference_translate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reference_outputs = _load_reference().reference_outputs
 
 
 @pytest.fixture(autouse=True)
