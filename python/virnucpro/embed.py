@@ -87,7 +87,7 @@ def embed_file(
         checkpoint_every=checkpoint_every,
         checkpoint_interval=checkpoint_interval,
     )
-    records = list(read_fasta(input_path, kind=FRAME_KIND[model_kind]))
+    records = read_frames(input_path, FRAME_KIND[model_kind])
     lock_dir = Path(env.device_lock_dir or Path(tempfile.gettempdir()) / "virnucpro-device-locks")
     # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
     choice = choose_device(device, lock_dir=lock_dir, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
@@ -131,6 +131,18 @@ def embed_file(
     if metrics_path is not None:
         metrics.write_json(metrics_path)
     return metrics
+
+
+def read_frames(path: str | Path, kind: str) -> list[FastaRecord]:
+    """All records of a frame file; a zero-byte file is a valid, empty one.
+
+    Translate writes empty frame files for a shard in which no chunk has a kept frame; embedding them
+    gives an empty table, not an error, so such a shard flows through the pipeline like any other.
+    """
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        return []
+    return list(read_fasta(path, kind=kind))
 
 
 def _load_model(kind: str, model: str, device: torch.device, env: EnvConfig) -> tuple[EmbeddingModel, float]:
