@@ -100,3 +100,11 @@ def test_cli_writes_scores_and_reports_errors_with_exit_code_2(inputs):
     assert len((tmp_path / "o" / "scores.tsv").read_text().splitlines()) == 1 + len(IDS)
     result = runner.invoke(cli, [*args, "--classifier", str(tmp_path / "nope.pth"), "--output", str(tmp_path / "o")])
     assert isinstance(result.exception, InputError) and result.exception.exit_code == 2
+
+
+def test_a_shard_without_frames_gives_a_header_only_scores_file(tmp_path):
+    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable([], np.zeros((0, 6), np.float32)))
+    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable([], np.zeros((0, 10), np.float32)))
+    write_test_classifier(tmp_path / "c.pth", input_dim=16, seed=0, hidden_dim=8)
+    out = classify_files(tmp_path / "d.safetensors", tmp_path / "e.safetensors", tmp_path / "c.pth", tmp_path / "o")
+    assert out.read_text() == "Sequence_ID\tscore1\tscore2\n"

@@ -209,3 +209,16 @@ def test_a_pickle_whose_class_holds_a_relu_module_loads_too(tmp_path):
     loaded = load_classifier(tmp_path / "m.pth")
     assert loaded.info.source == "legacy-pickle" and loaded.info.input_dim == 6
     assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in module.state_dict().items())
+
+
+def test_convert_classifier_cli(tmp_path, legacy_pth):
+    from click.testing import CliRunner
+    from virnucpro.cli import cli
+
+    new = tmp_path / "converted.safetensors"
+    result = CliRunner().invoke(cli, ["convert-classifier", str(legacy_pth), str(new), "--dnabert-dim", "20"])
+    assert result.exit_code == 0, result.output
+    info = load_classifier(new).info
+    assert (info.chunk_length, info.dnabert_dim, info.esm_dim) == (300, 20, 4)
+    result = CliRunner().invoke(cli, ["convert-classifier", str(legacy_pth), str(new), "--chunk-length", "500"])
+    assert isinstance(result.exception, InputError) and "pass --dnabert-dim" in str(result.exception)
