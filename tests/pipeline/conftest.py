@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import SETUP
+from tests.pipeline.helpers import SETUP, NextflowRun, run_pipeline
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,11 @@ def _missing(reason: str) -> None:
 def nxf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One NXF_HOME for the session, outside the user's ~/.nextflow."""
     return tmp_path_factory.mktemp("nxf_home")
+
+
+@pytest.fixture(scope="session")
+def demo_run(nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> NextflowRun:
+    """`nextflow run . -profile test` (the README's demo) in a fresh launch directory, run once per session."""
+    run = run_pipeline(nextflow_bin, nxf_home, tmp_path_factory.mktemp("demo"), "-profile", "test")
+    assert run.returncode == 0, run.output
+    return run

@@ -12,6 +12,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DEMO_READS = REPO / "assets" / "demo" / "reads.fa"
 SETUP = REPO / "tools" / "nextflow" / "setup.sh"
+# what the report writes per sample
+REPORT_FILES = (
+    "prediction_results.txt",
+    "prediction_results_highestscore.csv",
+    "reads.tsv",
+    "summary.json",
+    "report.html",
+)
 
 
 @dataclass(frozen=True)

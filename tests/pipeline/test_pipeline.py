@@ -1,6 +1,6 @@
 """The real pipeline on the demo reads (-profile test): outputs, equality with `virnucpro predict`, -resume.
 
-One run of the test profile is shared by the tests of this module (it takes about a minute on 2 cores).
+One run of the test profile (the `demo_run` fixture, about a minute on 2 cores) is shared by these tests.
 """
 
 from __future__ import annotations
@@ -13,17 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import DEMO_READS, NextflowRun, fasta_ids, run_pipeline, statuses
+from tests.pipeline.helpers import DEMO_READS, REPORT_FILES, NextflowRun, fasta_ids, run_pipeline, statuses
 
 pytestmark = pytest.mark.pipeline
 
-REPORT_FILES = (
-    "prediction_results.txt",
-    "prediction_results_highestscore.csv",
-    "reads.tsv",
-    "summary.json",
-    "report.html",
-)
 # every process of a test-profile run, with its number of tasks (one sample, one shard of the 40 reads)
 TEST_PROFILE_TASKS = {
     "CHECK_INPUT": 1,
@@ -35,14 +28,6 @@ TEST_PROFILE_TASKS = {
     "CLASSIFY": 1,
     "REPORT": 1,
 }
-
-
-@pytest.fixture(scope="module")
-def demo_run(nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> NextflowRun:
-    """`nextflow run . -profile test`, the README's demo, in a fresh launch directory."""
-    run = run_pipeline(nextflow_bin, nxf_home, tmp_path_factory.mktemp("demo"), "-profile", "test")
-    assert run.returncode == 0, run.output
-    return run
 
 
 def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: NextflowRun) -> None:
