@@ -8,9 +8,11 @@ Reads are streamed once; only the current shard is held (in a temporary file), n
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,10 +70,12 @@ def shard_file(
     prefix = default_prefix(input_path) if prefix is None else prefix
     _check_prefix(prefix)
     outdir = Path(outdir)
+    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
+    first = next(records)  # opens and checks the input before anything is created
     outdir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".shard-", dir=outdir))
     try:
-        shards = _write_shards(Path(input_path), staging, shard_size, prefix)
+        shards = _write_shards(itertools.chain([first], records), staging, shard_size, prefix)
         _write_table(staging / f"{prefix}.shards.tsv", shards)
         for shard in shards:
             os.replace(staging / shard.name, outdir / shard.name)
@@ -89,12 +93,14 @@ def _check_prefix(prefix: str) -> None:
         raise InputError(f"--prefix {prefix!r} must be a plain file name part (no '/', no spaces, not hidden)")
 
 
-def _write_shards(input_path: Path, staging: Path, shard_size: int, prefix: str) -> list[Shard]:
+def _write_shards(
+    records: Iterable[tuple[str, bytes, int]], staging: Path, shard_size: int, prefix: str
+) -> list[Shard]:
     """Stream the reads into shard files under `staging`, naming each by its content once complete."""
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:
-        for record_id, sequence, _ in read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True):
+        for record_id, sequence, _ in records:
             if writer is None:
                 writer = _ShardWriter(staging, prefix, len(shards) + 1)
             writer.add(b">%s\n%s\n" % (record_id.encode(), sequence))

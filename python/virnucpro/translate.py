@@ -14,6 +14,7 @@ Memory stays flat: reads stream in, batches hold a bounded number of bases.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,11 +160,12 @@ def translate_file(
     """
     _check_options(chunk_length, ambiguous)
     outdir = Path(outdir)
+    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
+    first = next(records)  # opens and checks the input before anything is created
     outdir.mkdir(parents=True, exist_ok=True)
     summary = TranslateSummary()
-    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
     with _Outputs(outdir) as outputs:
-        for batch in _chunk_batches(records, chunk_length, summary):
+        for batch in _chunk_batches(itertools.chain([first], records), chunk_length, summary):
             outputs.write_batch(batch, _translate_batch(batch.pieces, ambiguous), summary)
         outputs.finish(summary)
     _log_summary(Path(input_path), summary, ambiguous)

@@ -64,6 +64,15 @@ def test_invalid_input_leaves_no_shard(tmp_path):
     assert list((tmp_path / "o").iterdir()) == []
 
 
+def test_unreadable_input_creates_nothing(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        shard_file(tmp_path / "missing.fa", tmp_path / "o", shard_size=1)
+    (tmp_path / "empty.fa").write_bytes(b"")
+    with pytest.raises(InputError, match="the file is empty"):
+        shard_file(tmp_path / "empty.fa", tmp_path / "o", shard_size=1)
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize(("size", "prefix"), [(0, None), (2, "a/b"), (2, ".hidden"), (2, "")])
 def test_bad_options(tmp_path, size, prefix):
     (tmp_path / "r.fa").write_bytes(READS)

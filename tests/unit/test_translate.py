@@ -232,10 +232,15 @@ def test_fast_path_equals_the_published_procedure(tmp_path, sequences, chunk_len
     path = tmp_path / "reads.fa"
     path.write_text("".join(f">{name}\n{seq}\n" for name, seq in records))
     out = tmp_path / "out"
-    translate_file(path, out, chunk_length=chunk_length, ambiguous=ambiguous)
+    summary = translate_file(path, out, chunk_length=chunk_length, ambiguous=ambiguous)
     nucleotide, protein = reference_outputs(records, chunk_length, ambiguous=ambiguous)
     assert (out / "nucleotide.fa").read_text() == nucleotide
     assert (out / "protein.faa").read_text() == protein
+    # chunks.tsv: every read, its chunks in order, frame counts adding up to the frames written
+    rows = [line.split("\t") for line in (out / "chunks.tsv").read_text().splitlines()[1:]]
+    assert [row[0] for row in rows if row[3] == "1"] == [name for name, _ in records]
+    assert sum(int(row[6]) for row in rows) == protein.count(">") == summary.frames
+    assert all(row[2] == f"{row[0]}_chunk_{row[3]}" for row in rows)
 
 
 @settings(max_examples=60, deadline=None)
@@ -303,6 +308,7 @@ def test_missing_file_and_truncated_gzip_exit_2(tmp_path, capsys):
     missing = ["translate", str(tmp_path / "nope.fa"), "--chunk-length", "3", "--outdir", str(tmp_path / "o")]
     code, err = cli_exit(missing, capsys)
     assert (code, "nope.fa: file not found" in err) == (2, True)
+    assert not (tmp_path / "o").exists()  # nothing is created for an input that cannot be read
     whole = gzip.compress(b"".join(b">r%d\n%s\n" % (i, b"ACGT" * 50) for i in range(200)))
     truncated = tmp_path / "cut.fa.gz"
     truncated.write_bytes(whole[: len(whole) // 2])
