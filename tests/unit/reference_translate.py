@@ -10,14 +10,19 @@ from __future__ import annotations
 from virnucpro.codon import CODON_TABLE
 
 
-def reference_chunks(sequence: str, chunk_size: int) -> list[str]:
-    """The published chunking loop, with its overlap list and move step."""
-    length = len(sequence)
+def reference_overlaps(length: int, chunk_size: int) -> list[int]:
+    """The published overlap list (it can be longer than the number of chunks)."""
     num_chunks = -(-length // chunk_size)
     repeat_length = num_chunks * chunk_size - length
     lower = int(repeat_length / num_chunks) if num_chunks else 0
     need = repeat_length - lower * (num_chunks - 1)
-    overlaps = [lower + 1] * need + [lower] * (num_chunks - 1 - need) + [0]
+    return [lower + 1] * need + [lower] * (num_chunks - 1 - need) + [0]
+
+
+def reference_chunks(sequence: str, chunk_size: int) -> list[str]:
+    """The published chunking loop, with its overlap list and move step."""
+    length = len(sequence)
+    overlaps = reference_overlaps(length, chunk_size)
     chunks, move_step = [], 0
     # the overlap list can be longer than the number of chunks: zip stops at the shorter, as published
     for a, b in zip(range(0, length, chunk_size), overlaps, strict=False):

@@ -334,3 +334,52 @@ def _parse_plain_fasta(text: str) -> list[tuple[str, str]]:
         header, _, body = block.partition("\n")
         records.append((header.split()[0], body.replace("\n", "")))
     return records
+
+
+# --- against Biopython, the library the published tool read and wrote FASTA with ---------------------------
+
+
+def biopython_published_outputs(path: Path, chunk_length: int, tmp_path: Path) -> tuple[str, str]:
+    """Run the published flow with Biopython doing the I/O: SeqIO.parse, SeqRecord slices written as a
+    chunked FASTA with SeqIO.write, read back, upper-cased, then framed by the reference."""
+    from Bio import SeqIO
+
+    reference = _load_reference()
+    chunked = tmp_path / "chunked.fa"
+    with open(chunked, "w") as handle:
+        for record in SeqIO.parse(path, "fasta"):
+            move, count = 0, -(-len(record.seq) // chunk_length)
+            starts = range(0, len(record.seq), chunk_length)
+            overlaps = reference.reference_overlaps(len(record.seq), chunk_length)
+            for number, (start, overlap) in enumerate(zip(starts, overlaps, strict=False), start=1):
+                chunk = record[start - move : start - move + chunk_length]
+                chunk.id, chunk.description = f"{record.id}_chunk_{number}", ""
+                SeqIO.write(chunk, handle, "fasta")
+                move += overlap
+            assert number == count
+    nucleotide, protein = [], []
+    for record in SeqIO.parse(chunked, "fasta"):
+        for suffix, bases, aminos in reference.reference_frames(str(record.seq).upper()):
+            nucleotide.append(f">{record.id}{suffix}\n{bases}\n")
+            protein.append(f">{record.id}{suffix}\n{aminos}\n")
+    return "".join(nucleotide), "".join(protein)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sequences=st.lists(st.text(alphabet="ACGTacgtNnRyKm", min_size=1, max_size=400), min_size=1, max_size=5),
+    width=st.integers(min_value=1, max_value=80),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    chunk_length=st.sampled_from([3, 10, 100, 300]),
+)
+def test_same_output_as_the_biopython_flow(tmp_path, sequences, width, line_end, chunk_length):
+    text = ""
+    for number, sequence in enumerate(sequences):
+        text += f">read{number} sample=x len={len(sequence)}{line_end}"
+        text += "".join(sequence[i : i + width] + line_end for i in range(0, len(sequence), width))
+    path = tmp_path / "reads.fa"
+    path.write_bytes(text.encode())
+    translate_file(path, tmp_path / "out", chunk_length=chunk_length)
+    nucleotide, protein = biopython_published_outputs(path, chunk_length, tmp_path)
+    assert (tmp_path / "out" / "nucleotide.fa").read_text() == nucleotide
+    assert (tmp_path / "out" / "protein.faa").read_text() == protein
