@@ -2,7 +2,8 @@
 
 Record IDs are the join key of every later stage, and a bad letter caught here is cheaper than one caught
 after an hour on a GPU, so every problem is an `InputError` naming the file, the line and the record.
-Memory stays flat: one record is held at a time, and duplicate IDs are found through 8-byte hashes.
+Memory stays flat: the file is read in 4 MB blocks and handed out one record at a time, and duplicate IDs
+are found through 8-byte hashes (reported once the whole file has been read).
 """
 
 from __future__ import annotations
