@@ -61,6 +61,13 @@ def write_atomically(path: Path, table: EmbeddingTable) -> None:
         os.close(dir_fd)
 
 
+def _write_text_atomically(path: Path, text: str) -> None:
+    """Small metadata files: temp file then rename, so a kill never leaves half a file."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 @dataclass
 class Resumed:
     """What `CheckpointStore.load` found: input positions and their vectors, and the pieces it rejected."""
@@ -101,7 +108,9 @@ class CheckpointStore:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
         description = self.directory / "fingerprint.json"
         if not description.exists():
-            description.write_text(json.dumps({"fingerprint": fingerprint, **parts}, indent=2, sort_keys=True))
+            _write_text_atomically(
+                description, json.dumps({"fingerprint": fingerprint, **parts}, indent=2, sort_keys=True)
+            )
         self._next_piece = 1 + max((self._piece_number(p) for p in self.directory.iterdir()), default=0)
         self._writer: PieceWriter | None = None
 
@@ -125,7 +134,7 @@ class CheckpointStore:
                 if budget != requested:
                     log.info("resuming with the checkpoints' token budget %d (requested %d)", budget, requested)
                 return budget
-        plan_path.write_text(json.dumps({"token_budget": requested}))
+        _write_text_atomically(plan_path, json.dumps({"token_budget": requested}))
         return requested
 
     def load(self, position_of: Mapping[str, int], dim: int) -> Resumed:
