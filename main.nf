@@ -16,7 +16,7 @@ workflow {
 
     main:
     if (params.help || params.version) {
-        log.info(params.help ? helpText() : "virnucpro ${workflow.manifest.version}")
+        log.info(params.help ? helpText(params) : "virnucpro ${workflow.manifest.version}")
     }
     else {
         //
@@ -51,7 +51,8 @@ workflow {
     }
 }
 
-def helpText() {
+def helpText(defaults) {
+    // the params come in as an argument: under the strict syntax a function does not read `params`
     return """
     virnucpro ${workflow.manifest.version}: find viral sequences with the VirNucPro method
 
@@ -61,14 +62,14 @@ def helpText() {
 
     Main options (all of them, with help: nextflow_schema.json, docs/pipeline.md):
       --input           FASTA (plain or .gz) or samplesheet CSV with columns sample,fasta
-      --outdir          results directory [${params.outdir}]
-      --chunk_length    300 or 500 for the published classifiers [${params.chunk_length}]
+      --outdir          results directory [${defaults.outdir}]
+      --chunk_length    300 or 500 for the published classifiers [${defaults.chunk_length}]
       --classifier      classifier file (300_model.pth / 500_model.pth or converted)
-      --dnabert_model   DNABERT-S directory or hub name [${params.dnabert_model}]
-      --esm_model       ESM-2 checkpoint or hub name [${params.esm_model}]
-      --shard_size      reads per shard [${params.shard_size}]
+      --dnabert_model   DNABERT-S directory or hub name [${defaults.dnabert_model}]
+      --esm_model       ESM-2 checkpoint or hub name [${defaults.esm_model}]
+      --shard_size      reads per shard [${defaults.shard_size}]
       --use_gpu         embed on GPUs (or -profile gpu)
-      --checkpoint_dir  resumable embedding pieces, outside the work directory [${params.checkpoint_dir}]
+      --checkpoint_dir  resumable embedding pieces, outside the work directory [${defaults.checkpoint_dir}]
     Profiles: test, gpu, docker, singularity, apptainer, conda, slurm
     """.stripIndent()
 }

@@ -64,12 +64,15 @@ workflow VIRNUCPRO {
         .groupTuple()
         .map { sample, shards, scores, chunks -> inShardOrder(sample.toString(), shards, scores, chunks) }
     REPORT(ch_report_input)
-    ch_versions = ch_versions.mix(REPORT.out.versions)
+    reads = REPORT.out.reads
+    summary = REPORT.out.summary
+    versions = ch_versions.mix(REPORT.out.versions)
 
+    // (emits are plain names: Nextflow 25.04's strict parser loses `name = expression` emits)
     emit:
-    reads    = REPORT.out.reads     // channel: [ meta, reads.tsv ] per sample
-    summary  = REPORT.out.summary   // channel: [ meta, summary.json ] per sample
-    versions = ch_versions          // channel: versions.yml of every task
+    reads       // channel: [ meta, reads.tsv ] per sample
+    summary     // channel: [ meta, summary.json ] per sample
+    versions    // channel: versions.yml of every task
 }
 
 // One [meta, shard] item per shard file `<sample>.<index>.<sha256 prefix>.fa`; the index orders shards and

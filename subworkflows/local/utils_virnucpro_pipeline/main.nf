@@ -11,9 +11,9 @@ workflow PIPELINE_INITIALISATION {
     take:
     params_json     // string: every param as JSON
     make_models     // boolean: make tiny seeded test models instead of using the given ones
-    dnabert_model   // string: DNABERT-S directory or hub name (ignored with make_models)
-    esm_model       // string: ESM-2 checkpoint or hub name (ignored with make_models)
-    classifier      // string: classifier file (ignored with make_models)
+    dnabert_param   // string: DNABERT-S directory or hub name (ignored with make_models)
+    esm_param       // string: ESM-2 checkpoint or hub name (ignored with make_models)
+    classifier_param // string: classifier file (ignored with make_models)
 
     main:
     //
@@ -25,34 +25,36 @@ workflow PIPELINE_INITIALISATION {
         file("${projectDir}/assets/schema_input.json", checkIfExists: true),
         workflow.launchDir.toString(),
     )
-    ch_versions = CHECK_INPUT.out.versions
-    ch_samples = CHECK_INPUT.out.samplesheet
+    samples = CHECK_INPUT.out.samplesheet
         .splitCsv(header: true, strip: true)
         .map { row -> [[id: row.sample, sample: row.sample], file(row.fasta, checkIfExists: true)] }
 
-    if (make_models) {
-        //
-        // MODULE: tiny seeded models for the test profile (same file formats as the real ones)
-        //
-        MAKE_TEST_MODELS(0)
-        ch_dnabert = MAKE_TEST_MODELS.out.dnabert.map { path -> path.toString() }
-        ch_esm = MAKE_TEST_MODELS.out.esm.map { path -> path.toString() }
-        ch_classifier = MAKE_TEST_MODELS.out.classifier
-        ch_versions = ch_versions.mix(MAKE_TEST_MODELS.out.versions)
-    }
-    else {
-        // A model that exists as a file or directory is passed by absolute path, anything else as a hub name.
-        ch_dnabert = channel.value(absoluteIfExists(dnabert_model))
-        ch_esm = channel.value(absoluteIfExists(esm_model))
-        ch_classifier = channel.value(file(classifier, checkIfExists: true))
-    }
+    //
+    // MODULE: tiny seeded models for the test profile (same file formats as the real ones); it runs only
+    // when its seed channel has an item
+    //
+    MAKE_TEST_MODELS(make_models ? channel.value(0) : channel.empty())
+    // Otherwise the given models, resolved once the check has passed: a model that exists as a file or
+    // directory is passed by absolute path, anything else as a hub name.
+    ch_checked = CHECK_INPUT.out.samplesheet.first()
+    dnabert_model = make_models
+        ? MAKE_TEST_MODELS.out.dnabert.map { path -> path.toString() }
+        : ch_checked.map { _sheet -> absoluteIfExists(dnabert_param) }
+    esm_model = make_models
+        ? MAKE_TEST_MODELS.out.esm.map { path -> path.toString() }
+        : ch_checked.map { _sheet -> absoluteIfExists(esm_param) }
+    classifier = make_models
+        ? MAKE_TEST_MODELS.out.classifier
+        : ch_checked.map { _sheet -> file(classifier_param, checkIfExists: true) }
+    versions = CHECK_INPUT.out.versions.mix(MAKE_TEST_MODELS.out.versions)
 
+    // (emits are plain names: Nextflow 25.04's strict parser loses `name = expression` emits)
     emit:
-    samples       = ch_samples      // channel: [ meta, reads.fa ] per sample
-    dnabert_model = ch_dnabert      // value: string
-    esm_model     = ch_esm          // value: string
-    classifier    = ch_classifier   // value: path
-    versions      = ch_versions
+    samples         // channel: [ meta, reads.fa ] per sample
+    dnabert_model   // value: string
+    esm_model       // value: string
+    classifier      // value: path
+    versions        // channel: versions.yml files
 }
 
 workflow PIPELINE_COMPLETION {

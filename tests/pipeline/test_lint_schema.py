@@ -1,0 +1,87 @@
+"""The pipeline parses under both Nextflow syntax parsers, and its schema is valid and matches its params."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tests.pipeline.helpers import REPO, pipeline_env
+
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.mark.parametrize("parser", ["v1", "v2"])
+def test_nextflow_lint_finds_no_problem(nextflow_bin: str, nxf_home: Path, parser: str) -> None:
+    env = pipeline_env(nxf_home)
+    env["NXF_SYNTAX_PARSER"] = parser
+    result = subprocess.run(
+        [nextflow_bin, "lint", "-o", "concise", "."], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert re.search(r"\d+ files? had no errors", output), output
+    assert "error" not in output.replace("had no errors", "").lower(), output
+
+
+@pytest.mark.parametrize("parser", ["v1", "v2"])
+def test_stub_run_with_two_samples_wires_every_process(
+    nextflow_bin: str, nxf_home: Path, tmp_path: Path, parser: str
+) -> None:
+    """-stub runs the real parse, channels and config under each parser in seconds (no model is loaded)."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.fa").write_text(f">{name}1\nACGTACGTACGT\n")
+    (tmp_path / "samples.csv").write_text("sample,fasta\nalpha,a.fa\nbeta,b.fa\n")
+    env = pipeline_env(nxf_home)
+    env["NXF_SYNTAX_PARSER"] = parser
+    command = [nextflow_bin, "run", str(REPO), "-stub", "-ansi-log", "false", "--input", "samples.csv"]
+    command += ["--outdir", "results", "-profile", "test"]  # test: small resource limits and tiny models
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for sample in ("alpha", "beta"):
+        assert (tmp_path / "results" / sample / "reads.tsv").exists()
+    assert (tmp_path / "results" / "pipeline_info" / "samplesheet.valid.csv").read_text() == (
+        f"sample,fasta\nalpha,{tmp_path / 'a.fa'}\nbeta,{tmp_path / 'b.fa'}\n"
+    )
+
+
+def config_params() -> dict[str, str]:
+    """Param name -> default as written in the params block of nextflow.config."""
+    text = (REPO / "nextflow.config").read_text()
+    block = text[text.index("params {") : text.index("\n}\n", text.index("params {"))]
+    return dict(re.findall(r"^\s+(\w+)\s+=\s+(\S+)", block, flags=re.MULTILINE))
+
+
+def schema_params() -> dict[str, dict]:
+    schema = json.loads((REPO / "nextflow_schema.json").read_text())
+    found = {}
+    for group in schema["$defs"].values():
+        found.update(group["properties"])
+    return found
+
+
+def test_schema_is_valid_json_schema_and_every_group_is_used() -> None:
+    schema = json.loads((REPO / "nextflow_schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    assert sorted(ref["$ref"].split("/")[-1] for ref in schema["allOf"]) == sorted(schema["$defs"])
+    Draft202012Validator.check_schema(json.loads((REPO / "assets" / "schema_input.json").read_text()))
+
+
+def test_schema_describes_exactly_the_params_of_nextflow_config() -> None:
+    assert sorted(schema_params()) == sorted(config_params())
+
+
+def test_schema_defaults_equal_config_defaults() -> None:
+    config = config_params()
+    for name, definition in schema_params().items():
+        assert definition.get("description"), name
+        assert definition.get("type") in {"string", "integer", "number", "boolean"}, name
+        written = config[name]
+        if written == "null":
+            assert "default" not in definition, name
+        else:
+            assert json.dumps(definition["default"]) == written.replace("'", '"'), name
