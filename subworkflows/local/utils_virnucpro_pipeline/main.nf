@@ -36,7 +36,7 @@ workflow PIPELINE_INITIALISATION {
     MAKE_TEST_MODELS(make_models ? channel.value(0) : channel.empty())
     // Otherwise the given models, resolved once the check has passed: a model that exists as a file or
     // directory is passed by absolute path, anything else as a hub name.
-    ch_checked = CHECK_INPUT.out.samplesheet.first()
+    ch_checked = CHECK_INPUT.out.samplesheet
     dnabert_model = make_models
         ? MAKE_TEST_MODELS.out.dnabert.map { path -> path.toString() }
         : ch_checked.map { _sheet -> absoluteIfExists(dnabert_param) }
