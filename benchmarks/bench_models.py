@@ -205,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             print_row(rows[-1])
     return {
         "benchmark": "models: packed vs padded",
-        "command": common.command_line(),
+        "command": common.command_line(__file__, args.argv),
         "machine": common.machine_info(device),
         "seed": args.seed,
         "quick": args.quick,
@@ -253,6 +253,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny shapes and 24 frames, for CI; no speed claims")
     parser.add_argument("--json", type=Path, help="write results here")
     args = parser.parse_args(argv)
+    args.argv = argv
     unknown = [m for m in args.mixes if m not in synthetic.MIXES]
     if unknown:
         parser.error(f"unknown mix(es) {', '.join(unknown)}: choose from {', '.join(synthetic.MIXES)}")

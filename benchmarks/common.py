@@ -11,6 +11,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +22,20 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def command_line() -> str:
-    """The command that is running, relative to the repository root, for result headers."""
-    script = Path(sys.argv[0]).resolve()
+def command_line(script: str | None = None, argv: Sequence[str] | None = None) -> str:
+    """The command that reproduces this run: `python <script relative to the repo> <arguments>`.
+
+    Args:
+        script: the benchmark's `__file__` (None: the script this process runs).
+        argv: its arguments (None: this process's command-line arguments).
+    """
+    path = Path(script or sys.argv[0]).resolve()
     try:
-        shown = str(script.relative_to(REPO_ROOT))
+        shown = str(path.relative_to(REPO_ROOT))
     except ValueError:
-        shown = sys.argv[0]
-    return " ".join(["python", shlex.quote(shown), *(shlex.quote(a) for a in sys.argv[1:])])
+        shown = str(path)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    return " ".join(["python", shlex.quote(shown), *(shlex.quote(a) for a in arguments)])
 
 
 def cpu_model() -> str:
@@ -52,6 +59,7 @@ def machine_info(device: torch.device | None = None) -> dict[str, object]:
         "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "git": git_revision(),
     }
     if device is not None and torch.device(device).type == "cuda":
         props = torch.cuda.get_device_properties(device)
@@ -59,6 +67,24 @@ def machine_info(device: torch.device | None = None) -> dict[str, object]:
         info["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
         info["cuda"] = torch.version.cuda
     return info
+
+
+def git_revision() -> str:
+    """The commit measured, with "+changes" when the working tree differs from it ("unknown" outside git)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "python"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def synchronize(device: torch.device) -> None:

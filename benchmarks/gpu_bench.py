@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print(f"device: {common.machine_info(ctx.device).get('gpu', 'cpu')}; precision {ctx.dtype}", flush=True)
     results: dict[str, object] = {
         "benchmark": "gpu one-shot",
-        "command": common.command_line(),
+        "command": common.command_line(__file__, argv),
         "machine": common.machine_info(ctx.device),
         "smoke": args.smoke,
         "dtype": str(ctx.dtype).removeprefix("torch."),
