@@ -251,10 +251,13 @@ class AsyncInferenceRunner:
             return item
 
     def _launch(self, batch: PackedBatch, state: _RunState) -> list[PendingResult]:
-        """Upload and run one batch; on device out-of-memory split it in halves and retry each part.
+        """Upload and run one batch; on device out-of-memory split it and retry the parts.
 
+        A batch packed before an out-of-memory error lowered the budget is split before it runs.
         Side effects: counts the batch in the metrics; may lower `self.budget`.
         """
+        if batch.real_tokens > self.budget and len(batch.ids) > 1:
+            return self._split(batch, state, max(self.budget, batch.max_seqlen))
         started = time.monotonic()
         staged = self.stager.upload(batch)
         self.stager.before_compute(staged)
@@ -270,9 +273,9 @@ class AsyncInferenceRunner:
         return [self.stager.download(batch, vectors)]
 
     def _split_after_oom(self, batch: PackedBatch, state: _RunState) -> list[PendingResult]:
-        """Re-pack a batch that ran out of device memory into smaller ones and run those.
+        """Halve the budget after a batch ran out of device memory, then run the batch in smaller parts.
 
-        Side effects: halves `self.budget` for later batches and logs it; raises when the batch is a
+        Side effects: lowers `self.budget` for later batches and logs it; raises when the batch is a
         single sequence, which cannot get smaller.
         """
         if len(batch.ids) == 1:
@@ -285,19 +288,23 @@ class AsyncInferenceRunner:
         target = max(batch.real_tokens // 2, batch.max_seqlen)
         self.budget = max(min(self.budget // 2, target), 1)
         state.metrics.oom_retries += 1
-        state.metrics.final_token_budget = self.budget
         log.warning(
             "out of device memory on a batch of %d sequences (%d tokens); token budget halved to %d, retrying",
             len(batch.ids),
             batch.real_tokens,
             self.budget,
         )
+        return self._split(batch, state, target)
+
+    def _split(self, batch: PackedBatch, state: _RunState, budget: int) -> list[PendingResult]:
+        """Re-pack one batch's sequences with a smaller budget (at least its longest) and run the parts."""
         cut = batch.cu_seqlens.tolist()
         tokens = [batch.token_ids[cut[i] : cut[i + 1]].tolist() for i in range(len(batch.ids))]
+        id_of = dict(zip(batch.indices, batch.ids, strict=True))
         results: list[PendingResult] = []
-        for positions, members in pack_window(list(batch.indices), tokens, target):
-            ids = [batch.ids[batch.indices.index(p)] for p in positions]
-            results.extend(self._launch(self.stager.pin(build_batch(positions, ids, members, target)), state))
+        for positions, members in pack_window(list(batch.indices), tokens, budget):
+            part = build_batch(positions, [id_of[p] for p in positions], members, budget)
+            results.extend(self._launch(self.stager.pin(part), state))
         return results
 
     def _record_batch_metrics(self, batch: PackedBatch, state: _RunState) -> None:

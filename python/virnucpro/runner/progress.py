@@ -52,6 +52,7 @@ class ProgressReporter:
             self._start_bar()
 
     def _start_bar(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(
@@ -60,6 +61,7 @@ class ProgressReporter:
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
+            console=Console(stderr=True),  # stdout may be data; the bar goes where the logs go
             transient=False,
         )
         self._task = self._bar.add_task(self.label, total=self.total, rate="")

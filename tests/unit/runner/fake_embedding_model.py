@@ -29,6 +29,7 @@ class FakeEmbeddingModel(nn.Module):
         oom_above: raise `torch.OutOfMemoryError` for batches with more real tokens than this.
         nan_letter: sequences containing this letter come out as NaN.
         on_forward: called with the forward pass number (1-based) before each pass.
+        device: where the weights live and the forward runs.
     """
 
     kind = "esm2"
@@ -44,6 +45,7 @@ class FakeEmbeddingModel(nn.Module):
         oom_above: int | None = None,
         nan_letter: str | None = None,
         on_forward: Callable[[int], None] | None = None,
+        device: str = "cpu",
     ) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
@@ -56,7 +58,8 @@ class FakeEmbeddingModel(nn.Module):
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.2)
         self.embedding_dim = dim
         self.fingerprint = f"fake-{dim}-{seed}"
-        self.device = torch.device("cpu")
+        self.device = torch.device(device)
+        self.to(self.device)
         self.dtype = torch.float32
         self.delay_s = delay_s
         self.oom_above = oom_above
@@ -82,19 +85,19 @@ class FakeEmbeddingModel(nn.Module):
         if self.delay_s:
             time.sleep(self.delay_s)
         lengths = (cu_seqlens[1:] - cu_seqlens[:-1]).long()
-        owner = torch.repeat_interleave(torch.arange(len(lengths)), lengths)
+        owner = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
         x = self.embed(token_ids)
         # one attention layer over the whole packed stream, each token confined to its own sequence
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         same = owner[:, None] == owner[None, :]
         x = x + torch.nn.functional.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=same[None])[0]
         hidden = self.out(torch.nn.functional.gelu(self.hidden(x)))
-        pooled = torch.zeros(len(lengths), self.embedding_dim).index_add_(0, owner, hidden) / lengths[:, None]
+        pooled = torch.zeros(len(lengths), self.embedding_dim, device=self.device)
+        pooled = pooled.index_add_(0, owner, hidden) / lengths[:, None]
         if self.nan_letter is not None:
             letter_id = 3 + (ord(self.nan_letter) - ord("A")) % (VOCAB - 3)
-            has_letter = torch.zeros(len(lengths), dtype=torch.bool).index_put_(
-                (owner[token_ids == letter_id],), torch.tensor(True)
-            )
+            has_letter = torch.zeros(len(lengths), dtype=torch.bool, device=self.device)
+            has_letter[owner[token_ids == letter_id]] = True
             pooled[has_letter] = float("nan")
         self.batch_sizes.append(len(lengths))
         self.events.append(("forward-end", time.monotonic()))
@@ -102,6 +105,7 @@ class FakeEmbeddingModel(nn.Module):
 
     def embed_one(self, sequence: str) -> torch.Tensor:
         """The plain one-at-a-time reference: one sequence alone in its batch."""
-        tokens = torch.tensor(self.tokenize(sequence), dtype=torch.int64)
+        tokens = torch.tensor(self.tokenize(sequence), dtype=torch.int64, device=self.device)
+        cu_seqlens = torch.tensor([0, len(tokens)], dtype=torch.int32, device=self.device)
         with torch.inference_mode():
-            return self.embed_packed(tokens, torch.tensor([0, len(tokens)], dtype=torch.int32), len(tokens))[0]
+            return self.embed_packed(tokens, cu_seqlens, len(tokens))[0].cpu()

@@ -76,8 +76,11 @@ def test_oom_halves_the_budget_and_retries_with_the_same_results():
     expected = run(FakeEmbeddingModel(), records, budget=256).vectors
     model = FakeEmbeddingModel(oom_above=100)
     result = run(model, records, budget=256)
-    assert result.metrics.oom_retries >= 1
-    assert result.metrics.final_token_budget <= 128
+    # the budget halves until batches fit under the fake limit of 100 tokens; batches packed at 256 are
+    # split before they run once the budget is lower, so only the first few hit out-of-memory at all
+    assert 1 <= result.metrics.oom_retries <= 4
+    assert result.metrics.final_token_budget <= 100
+    assert result.metrics.batches > 3 * result.metrics.oom_retries
     assert result.ids == [r.id for r in records]
     # different batches: ulp-level differences only (same measurement as the one-at-a-time test)
     np.testing.assert_allclose(result.vectors, expected, rtol=0, atol=1e-5)
