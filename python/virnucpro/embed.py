@@ -27,7 +27,7 @@ from virnucpro.models.base import EmbeddingModel
 from virnucpro.runner.async_runner import AsyncInferenceRunner
 from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, write_atomically
 from virnucpro.runner.devices import CPU_TOKEN_BUDGET, choose_device, default_token_budget
-from virnucpro.runner.interrupts import stop_on_signals
+from virnucpro.runner.interrupts import StopRequest, stop_on_signals
 from virnucpro.runner.metrics import RunMetrics
 from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S, RunnerSettings
 
@@ -94,30 +94,13 @@ def embed_file(
     try:
         with stop_on_signals() as stop:
             loaded, load_s = _load_model(model_kind, model, choice.device, env)
-            budget = token_budget or default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype)
-            store = _open_checkpoints(checkpoint_dir, records, loaded) if checkpoint_dir else None
-            if store is not None:
-                budget = store.token_budget(budget)
-            runner = AsyncInferenceRunner(
-                loaded,
-                dataclasses.replace(settings, token_budget=budget),
-                checkpoints=store,
-                stop=stop,
-                progress_bar=progress_bar,
-            )
-            try:
-                result = runner.run(records)
-            except BaseException:
-                if store is not None:
-                    store.close()
-                raise
-            table = EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=_metadata(loaded, records))
-            write_atomically(Path(output_path), table)
-            if store is not None:
-                store.remove()
+            if token_budget is None:
+                budget = default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype)
+                settings = dataclasses.replace(settings, token_budget=budget)
+            stage = _Stage(records, loaded, settings, stop, progress_bar)
+            metrics = stage.embed_and_write(Path(output_path), checkpoint_dir)
     finally:
         choice.release()
-    metrics = result.metrics
     metrics.model_load_s = load_s
     metrics.wall_s = time.monotonic() - started
     log.info(
@@ -131,6 +114,48 @@ def embed_file(
     if metrics_path is not None:
         metrics.write_json(metrics_path)
     return metrics
+
+
+class _Stage:
+    """The part of the stage that runs with a loaded model: checkpoints, runner, output file."""
+
+    def __init__(
+        self,
+        records: list[FastaRecord],
+        model: EmbeddingModel,
+        settings: RunnerSettings,
+        stop: StopRequest,
+        progress_bar: bool | None,
+    ) -> None:
+        self.records = records
+        self.model = model
+        self.settings = settings
+        self.stop = stop
+        self.progress_bar = progress_bar
+
+    def embed_and_write(self, output_path: Path, checkpoint_dir: str | Path | None) -> RunMetrics:
+        """Run (resuming from `checkpoint_dir` if given), write the output whole, then drop the pieces.
+
+        The pieces are kept when anything fails before the output is on disk.
+        """
+        store = _open_checkpoints(checkpoint_dir, self.records, self.model) if checkpoint_dir else None
+        settings = self.settings
+        if store is not None:
+            settings = dataclasses.replace(settings, token_budget=store.token_budget(settings.token_budget))
+        runner = AsyncInferenceRunner(
+            self.model, settings, checkpoints=store, stop=self.stop, progress_bar=self.progress_bar
+        )
+        try:
+            result = runner.run(self.records)
+            metadata = _metadata(self.model, self.records)
+            write_atomically(output_path, EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=metadata))
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        if store is not None:
+            store.remove()
+        return result.metrics
 
 
 def read_frames(path: str | Path, kind: str) -> list[FastaRecord]:
