@@ -145,7 +145,12 @@ def section_esm2(ctx: Context) -> dict[str, object]:
         rows.append({"model": f"ESM-2 {ctx.plan.esm_shape}", "mix": mix, **row})
         bench_models.print_row(rows[-1])
     gflop_per_token = flops.esm2_flops(config, [1]) / 1e9
-    return {"build_s": round(build_s, 2), "gflop_per_token_L1": round(gflop_per_token, 6), "rows": rows}
+    return {
+        "build_s": round(build_s, 2),
+        "gflop_per_token_L1": round(gflop_per_token, 6),
+        "peak_memory_gib": peak_memory_gib(ctx.device),
+        "rows": rows,
+    }
 
 
 def section_dnabert(ctx: Context) -> dict[str, object]:
@@ -166,7 +171,7 @@ def section_dnabert(ctx: Context) -> dict[str, object]:
         )
         rows.append({"model": f"DNABERT-S {config.num_hidden_layers} layers", "mix": mix, **row})
         bench_models.print_row(rows[-1])
-    return {"rows": rows}
+    return {"peak_memory_gib": peak_memory_gib(ctx.device), "rows": rows}
 
 
 @dataclasses.dataclass(frozen=True)
