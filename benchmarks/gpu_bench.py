@@ -338,6 +338,7 @@ LAYOUT_COLUMNS = [
     "padded_mfu",
     "packed_speedup",
     "packed_fill_vs_budget",
+    "packed_fill_excl_last",
     "padded_useful_fraction",
     "min_cosine_packed_vs_padded",
 ]

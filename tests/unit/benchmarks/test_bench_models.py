@@ -27,6 +27,12 @@ def test_packed_batches_hold_each_frame_once_within_budget():
     assert len(batches) == 4
 
 
+def test_fill_excluding_the_emptiest_batch():
+    batches = bench_models.packed_batches(TOKENS, 12, CPU)  # 12, 11, 12, 12 real tokens
+    assert bench_models._fill_excluding_emptiest(batches, 12) == 1.0
+    assert bench_models._fill_excluding_emptiest(batches[:1], 12) is None
+
+
 def test_padded_batches_keep_input_order_and_count_padding():
     batches = bench_models.padded_batches(TOKENS, 20, CPU)
     # Next-fit in input order with frames x longest <= 20: [5, 9] (18), [3, 9] (18), [2, 7] (14), [4, 8] (16).
