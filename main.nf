@@ -30,6 +30,11 @@ workflow {
             params.classifier,
         )
 
+        // The embedders' checkpoints live outside the work directory; made here so that container engines
+        // can mount it with the user's ownership.
+        checkpoint_root = file(params.checkpoint_dir)
+        checkpoint_root.mkdirs()
+
         //
         // WORKFLOW: shard, translate, embed, classify, report
         //
@@ -38,7 +43,7 @@ workflow {
             PIPELINE_INITIALISATION.out.dnabert_model,
             PIPELINE_INITIALISATION.out.esm_model,
             PIPELINE_INITIALISATION.out.classifier,
-            file(params.checkpoint_dir).toString(),
+            checkpoint_root.toString(),
         )
 
         //
