@@ -17,6 +17,10 @@ fi
 
 version="$(sed -n 's:.*<nextflow.version>\(.*\)</nextflow.version>.*:\1:p' "$here/pom.xml")"
 if [[ ! -f "$here/lib/nextflow-$version.jar" ]]; then
+    if ! command -v mvn >/dev/null 2>&1 && [[ -n "${CI:-}" && "$(id -u)" == 0 ]]; then
+        # CI machines are Debian and we are root there: Maven (and a JRE) come from Debian's packages.
+        apt-get update -qq >&2 && apt-get install -y -qq maven >&2
+    fi
     command -v mvn >/dev/null 2>&1 || { echo "setup: neither nextflow nor mvn (Maven) is on PATH" >&2; exit 1; }
     command -v java >/dev/null 2>&1 || { echo "setup: Java 17 or later is needed to run Nextflow" >&2; exit 1; }
     echo "setup: fetching Nextflow $version from Maven Central into $here/lib" >&2
