@@ -61,7 +61,8 @@ def embed_file(
         model_kind: "esm2" or "dnabert-s".
         model: a checkpoint path or hub name (see `virnucpro.models.loading.load_embedding_model`).
         device: "auto", "cpu", "cuda" or "cuda:N"; auto locks a free GPU when there are several.
-        token_budget: tokens per packed batch (default: from free memory on CUDA, 2048 on CPU).
+        token_budget: tokens per packed batch (default: from free memory on CUDA, 512 on CPU; at least the
+            longest sequence).
         checkpoint_dir: where to keep resumable pieces (None: no checkpoints).
         checkpoint_every: write a piece after this many new sequences.
         checkpoint_interval: ... or after this many seconds, whichever comes first.
@@ -95,7 +96,9 @@ def embed_file(
         with stop_on_signals() as stop:
             loaded, load_s = _load_model(model_kind, model, choice.device, env)
             if token_budget is None:
-                budget = default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype)
+                # no tokenizer makes more tokens than letters + 2 special ones (ESM-2: exactly that)
+                longest = max((len(r.sequence) + 2 for r in records), default=0)
+                budget = default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype, longest)
                 settings = dataclasses.replace(settings, token_budget=budget)
             stage = _Stage(records, loaded, settings, stop, progress_bar)
             metrics = stage.embed_and_write(Path(output_path), checkpoint_dir)

@@ -83,7 +83,7 @@ def test_output_rows_follow_input_and_match_one_at_a_time(models, frames, tmp_pa
     assert table.metadata["virnucpro_version"] == __version__
     assert table.metadata["input_sha256"] == records_digest(records)
     assert (metrics.sequences, metrics.computed, metrics.resumed) == (80, 80, 0)
-    assert metrics.token_budget == 2048 and 0 < metrics.fill_ratio <= 1
+    assert metrics.token_budget == 512 and 0 < metrics.fill_ratio <= 1
 
 
 def test_checkpoints_are_removed_after_a_successful_run(models, frames, tmp_path):
@@ -120,6 +120,13 @@ def test_empty_frame_file_gives_an_empty_table(models, tmp_path):
     )
     table = read_embeddings(tmp_path / "o.safetensors")
     assert table.ids == [] and table.vectors.shape == (0, 64)
+
+
+def test_default_cpu_budget_grows_to_the_longest_sequence(models, tmp_path):
+    (tmp_path / "long.faa").write_text(">short\nMKV\n>long\n" + "A" * 700 + "\n")
+    output = tmp_path / "o.safetensors"
+    metrics = embed_file(tmp_path / "long.faa", output, model_kind="esm2", model=str(models.esm2), device="cpu")
+    assert metrics.token_budget == 702 and read_embeddings(output).ids == ["short", "long"]
 
 
 def test_input_is_checked_before_the_model_is_loaded(frames, tmp_path):

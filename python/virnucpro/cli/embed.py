@@ -37,7 +37,7 @@ from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOI
     "--token-budget",
     type=int,
     default=None,
-    help="Tokens per packed batch [default: from free memory on CUDA, 2048 on CPU].",
+    help="Tokens per packed batch [default: from free memory on CUDA, 512 on CPU, at least the longest sequence].",
 )
 @click.option(
     "--checkpoint-every",

@@ -23,7 +23,10 @@ from virnucpro.runner.filelock import FileLock
 log = get_logger("runner.devices")
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
-CPU_TOKEN_BUDGET = 2048  # block-diagonal attention on CPU holds a (T, T) mask per head: keep T small
+# On CPU, attention over a packed batch costs more per token as batches grow (masked work), while the
+# matrix products are already efficient at a few hundred rows: measured on a 6 x 320 ESM-2, 1,161 tok/s
+# at 512 vs 952 at 2,048 vs 816 one sequence at a time (benchmarks/bench_runner.py, docs/embed.md).
+CPU_TOKEN_BUDGET = 512
 MAX_CUDA_TOKEN_BUDGET = 131072
 MIN_CUDA_TOKEN_BUDGET = 2048
 CUDA_MEMORY_FRACTION = 0.6
@@ -94,17 +97,17 @@ def _lock_free_gpu(count: int, lock_dir: Path, poll_seconds: float, sleep: Calla
         sleep(poll_seconds)
 
 
-def default_token_budget(device: torch.device, embedding_dim: int, dtype: torch.dtype) -> int:
-    """A token budget for one packed batch: a fixed size on CPU, sized from free memory on CUDA.
+def default_token_budget(device: torch.device, embedding_dim: int, dtype: torch.dtype, longest: int = 0) -> int:
+    """A token budget for one packed batch, never below `longest` (the longest sequence, in tokens).
 
-    On CUDA it is a fraction of the free memory divided by a per-token activation estimate, rounded down
-    to a multiple of 1024 and clamped; out-of-memory errors halve it at run time, so the estimate only
-    has to be in the right range.
+    On CPU a fixed size. On CUDA a fraction of the free memory divided by a per-token activation
+    estimate, rounded down to a multiple of 1024 and clamped; out-of-memory errors halve it at run time,
+    so the estimate only has to be in the right range.
     """
     if device.type != "cuda":
-        return CPU_TOKEN_BUDGET
+        return max(CPU_TOKEN_BUDGET, longest)
     free_bytes, _total = torch.cuda.mem_get_info(device)
     element = torch.finfo(dtype).bits // 8
     per_token = BYTES_PER_TOKEN_PER_DIM * embedding_dim * element
     budget = int(free_bytes * CUDA_MEMORY_FRACTION / per_token) // 1024 * 1024
-    return max(MIN_CUDA_TOKEN_BUDGET, min(MAX_CUDA_TOKEN_BUDGET, budget))
+    return max(MIN_CUDA_TOKEN_BUDGET, min(MAX_CUDA_TOKEN_BUDGET, budget), longest)

@@ -115,8 +115,9 @@ def test_a_killed_run_frees_its_gpu(tmp_path):
     assert str(choose("auto", tmp_path, 2).device) == "cuda:0"
 
 
-def test_cpu_budget_is_fixed():
-    assert default_token_budget(torch.device("cpu"), 2560, torch.float32) == CPU_TOKEN_BUDGET == 2048
+def test_cpu_budget_is_fixed_unless_a_sequence_is_longer():
+    assert default_token_budget(torch.device("cpu"), 2560, torch.float32) == CPU_TOKEN_BUDGET == 512
+    assert default_token_budget(torch.device("cpu"), 2560, torch.float32, longest=1026) == 1026
 
 
 def test_lock_dir_variable():
