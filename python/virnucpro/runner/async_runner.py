@@ -90,8 +90,8 @@ class AsyncInferenceRunner:
         self.stop = stop or StopRequest()
         self.progress_bar = progress_bar
         self.stager = Stager(model.device)
-        self.budget = settings.token_budget  # lowered by out-of-memory retries; read by the packing thread
-        self._halt = threading.Event()
+        self.budget = settings.token_budget  # lowered by out-of-memory retries; batches above it are split
+        self._halt = threading.Event()  # tells the packing thread to stop
 
     def run(self, records: Sequence[Record]) -> RunResult:
         """Embed `records` (unique IDs) and return their vectors in input order.
@@ -103,6 +103,8 @@ class AsyncInferenceRunner:
                 memory even alone.
         """
         wall_start = time.monotonic()
+        self.budget = self.settings.token_budget
+        self._halt = threading.Event()
         state = self._new_state(records)
         self._resume_checkpoints(state)
         state.progress = ProgressReporter(self.model.kind, int((~state.done).sum()), bar=self.progress_bar)

@@ -106,6 +106,13 @@ def test_nan_outputs_name_the_sequences():
         run(FakeEmbeddingModel(nan_letter="W"), records, budget=256)
 
 
+def test_a_runner_can_run_twice():
+    runner = AsyncInferenceRunner(FakeEmbeddingModel(), RunnerSettings(token_budget=128), progress_bar=False)
+    first, second = runner.run(make_records(50, seed=9)), runner.run(make_records(40, seed=10))
+    assert (len(first.ids), len(second.ids)) == (50, 40)
+    assert second.metrics.computed == 40
+
+
 def test_empty_input_gives_an_empty_matrix():
     result = run(FakeEmbeddingModel(), [])
     assert result.ids == [] and result.vectors.shape == (0, 8)
