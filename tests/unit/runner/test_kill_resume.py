@@ -137,17 +137,18 @@ def resume_and_compare(workspace: Workspace, checkpoints: Path, output: Path) ->
 
 def kill_at_random_moment(
     process: subprocess.Popen, checkpoints: Path, rng: random.Random, anywhere: bool, ref_s: float
-):
-    """SIGKILL `process` at a random moment: anywhere in the run (startup included), or after its first piece.
+) -> None:
+    """SIGKILL `process` at a random moment: anywhere in the run (startup included), or mid-computation.
 
-    Timing from the start alone is at the mercy of the machine's load (startup can take most of the run), so
-    most trials draw their moment after the first piece exists, which guarantees some work to resume.
+    Wall-clock moments are at the mercy of the machine's load (startup can take most of a run), so most
+    trials draw their moment by progress instead: after a random number of pieces (1 to 15 of the 20 a
+    full run writes), plus a random fraction of a second. Those trials always leave work to resume.
     """
     if anywhere:
         time.sleep(rng.uniform(0.05, 1.0) * ref_s)
     else:
-        wait_for_pieces(process, checkpoints, 1)
-        time.sleep(rng.uniform(0.0, 0.4) * ref_s)
+        wait_for_pieces(process, checkpoints, rng.randint(1, 15))
+        time.sleep(rng.uniform(0.0, 0.3))
     process.kill()
     process.communicate(timeout=60)
 
@@ -177,7 +178,7 @@ def test_sigkill_twice_then_resume_gives_identical_bytes(workspace):
 def test_sigkill_ten_times_then_resume_gives_identical_bytes(workspace):
     resumed = kill_trials(workspace, trials=12, seed=10, anywhere_every=4)
     anchored = [count for trial, count in enumerate(resumed) if trial % 4 != 3]
-    assert sum(count > 0 for count in anchored) >= 7, resumed
+    assert all(0 < count < FRAMES for count in anchored), resumed
 
 
 @dataclass
