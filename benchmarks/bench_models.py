@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from virnucpro.config import EnvConfig
 from virnucpro.models.attention import select_backend
 from virnucpro.runner.collator import pack_window, window_bounds
+from virnucpro.runner.devices import CPU_TOKEN_BUDGET
 from virnucpro.runner.settings import RunnerSettings
 
 from benchmarks import common, flops, synthetic
@@ -210,7 +211,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             else:
                 tokens = synthetic.dnabert_tokens(lengths, config.vocab_size, args.seed)
                 count = lambda ls, c=config: flops.dnabert_flops(c, ls)  # noqa: E731
-            row = compare_layouts(pair, tokens, budget=args.token_budget, count_flops=count, repeats=repeats, peak=None)
+            budget = max(args.token_budget, max(len(t) for t in tokens))  # as the runner: never below the longest
+            row = compare_layouts(pair, tokens, budget=budget, count_flops=count, repeats=repeats, peak=None)
             rows.append({"model": label, "mix": mix, "dtype": str(dtype).removeprefix("torch."), **row})
             print_row(rows[-1])
     return {
@@ -258,7 +260,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dnabert-layers", type=int, default=2, help="DNABERT-S depth (real shape: 12)")
     parser.add_argument("--mixes", default="vnp300,vnp500,longtail", type=lambda s: s.split(","))
     parser.add_argument("--frames", type=int, default=192, help="frames per mix")
-    parser.add_argument("--token-budget", type=int, default=4096)
+    parser.add_argument(
+        "--token-budget",
+        type=int,
+        default=CPU_TOKEN_BUDGET,
+        help="default: the runner's CPU budget (raised to the longest frame)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per layout, alternated")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--quick", action="store_true", help="tiny shapes and 24 frames, for CI; no speed claims")

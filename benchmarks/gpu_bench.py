@@ -71,9 +71,21 @@ class Plan:
 
 
 FULL = Plan(
-    "esm2_t36_3B", 12, False, frames_per_mix=2048, repeats=3, runner_frames=4096, naive_frames=128, check_frames=48
+    "esm2_t36_3B", 12, False, frames_per_mix=2048, repeats=2, runner_frames=4096, naive_frames=128, check_frames=48
 )
 SMOKE = Plan("tiny", 2, True, frames_per_mix=8, repeats=1, runner_frames=16, naive_frames=4, check_frames=6)
+
+
+def planned_esm2_flops(plan: Plan) -> float:
+    """Model FLOPs the esm2 and runner sections ask of ESM-2: each mix through both layouts `repeats`
+    times plus the runner's frames; the warm-up and DNABERT-S (25x cheaper per token) are left out."""
+    config = ESM2_SHAPES[plan.esm_shape]
+    total = 0.0
+    for mix in synthetic.MIXES:
+        tokens = [n + 2 for n in synthetic.frame_lengths(mix, plan.frames_per_mix, SEED)]
+        total += 2 * plan.repeats * flops.esm2_flops(config, tokens)
+    runner_tokens = [n + 2 for n in gpu_checks.mixed_lengths(plan.runner_frames, SEED)]
+    return total + flops.esm2_flops(config, runner_tokens)
 
 
 class SectionTimeout(Exception):
@@ -106,11 +118,12 @@ class Context:
     peak: float | None
     smoke: bool
 
-    def budget(self, embedding_dim: int) -> int:
-        """The token budget a real run would use here (the runner's default)."""
+    def budget(self, embedding_dim: int, token_lists: Sequence[Sequence[int]] = ()) -> int:
+        """The token budget a real run would use here (the runner's default), never below the longest frame."""
+        longest = max((len(t) for t in token_lists), default=0)
         if self.smoke:
-            return SMOKE_BUDGET
-        return default_token_budget(self.device, embedding_dim, self.dtype)
+            return max(SMOKE_BUDGET, longest)
+        return max(default_token_budget(self.device, embedding_dim, self.dtype), longest)
 
 
 def reset_memory(device: torch.device) -> None:
@@ -137,7 +150,7 @@ def section_esm2(ctx: Context) -> dict[str, object]:
         row = bench_models.compare_layouts(
             pair,
             tokens,
-            budget=ctx.budget(config.embed_dim),
+            budget=ctx.budget(config.embed_dim, tokens),
             count_flops=lambda ls: flops.esm2_flops(config, ls),
             repeats=ctx.plan.repeats,
             peak=ctx.peak,
@@ -164,7 +177,7 @@ def section_dnabert(ctx: Context) -> dict[str, object]:
         row = bench_models.compare_layouts(
             pair,
             tokens,
-            budget=ctx.budget(config.hidden_size),
+            budget=ctx.budget(config.hidden_size, tokens),
             count_flops=lambda ls: flops.dnabert_flops(config, ls),
             repeats=ctx.plan.repeats,
             peak=ctx.peak,
@@ -192,7 +205,7 @@ def section_runner(ctx: Context) -> dict[str, object]:
     lengths = gpu_checks.mixed_lengths(ctx.plan.runner_frames, SEED)
     proteins = synthetic.random_proteins(lengths, SEED)
     frames = [Frame(f"frame_{i}", p) for i, p in enumerate(proteins)]
-    settings = RunnerSettings(token_budget=ctx.budget(model.embedding_dim))
+    settings = RunnerSettings(token_budget=ctx.budget(model.embedding_dim, [model.tokenize(p) for p in proteins]))
     AsyncInferenceRunner(model, settings, progress_bar=False).run(frames[: min(64, len(frames))])  # warm-up
     reset_memory(ctx.device)
     result = AsyncInferenceRunner(model, settings, progress_bar=False).run(frames)
@@ -372,7 +385,10 @@ def make_context(args: argparse.Namespace) -> Context:
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
     ctx = make_context(args)
+    planned = planned_esm2_flops(ctx.plan)
     print(f"device: {common.machine_info(ctx.device).get('gpu', 'cpu')}; precision {ctx.dtype}", flush=True)
+    if ctx.peak is not None:
+        print(f"planned ESM-2 work: {planned / 1e15:.1f} PFLOP, {planned / ctx.peak / 0.5:.0f} s at 50% of peak")
     results: dict[str, object] = {
         "benchmark": "gpu one-shot",
         "command": common.command_line(__file__, argv),

@@ -38,6 +38,14 @@ def test_smoke_runs_every_section_and_writes_json_and_markdown(tmp_path):
     assert results["command"].startswith("python benchmarks/gpu_bench.py")
 
 
+def test_full_plan_fits_the_time_cap_at_half_of_the_h200_peak():
+    # 3 mixes x 2048 frames x 2 layouts x 2 repeats plus 4096 runner frames, at 5.7 GFLOP per token:
+    # about 2.6e16 FLOP, 52 s at 495 TFLOP/s; the rest of the 270 s cap is for start-up, compilation,
+    # DNABERT-S and the GPU tests.
+    seconds = gpu_bench.planned_esm2_flops(gpu_bench.FULL) / (0.5 * 990e12)
+    assert 40 < seconds < 100
+
+
 def test_sections_are_skipped_when_the_time_cap_is_spent(tmp_path):
     saved = gpu_bench.main(["--smoke", "--out", str(tmp_path), "--time-limit", "1"])
     assert all(saved[name]["status"].startswith("skipped: ") for name in gpu_bench.SECTIONS)
