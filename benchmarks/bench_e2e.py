@@ -34,15 +34,15 @@ from benchmarks.bench_translate import synthetic_reads
 READ_LENGTH = 300
 
 
-def run_child(command: Sequence[str], cwd: Path | None = None) -> dict[str, float]:
+def run_child(command: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run `command`; wall seconds, CPU seconds (user + system) and the largest process's peak RSS in MB.
 
     Raises:
         SystemExit: the command failed (its stderr tail is shown).
     """
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+    with tempfile.TemporaryFile() as errors:  # the console output, shown when the command fails
+        child = subprocess.Popen(command, cwd=cwd, env=env, stdout=errors, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -100,7 +100,9 @@ def measure_pipeline(workdir: Path, count: int, shard_size: int) -> dict[str, ob
     command = [nextflow, "run", str(common.REPO_ROOT), "-profile", "test", "-ansi-log", "false"]
     command += ["--input", str(reads), "--outdir", str(run_dir / "results"), "--shard_size", str(shard_size)]
     command += ["--checkpoint_dir", str(run_dir / "checkpoints"), "-work-dir", str(run_dir / "work")]
-    figures = run_child(command, cwd=run_dir)
+    # This interpreter's bin/ first on PATH, so the tasks' `python3` is the one with the package's needs.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    figures = run_child(command, cwd=run_dir, env=env)
     shutil.rmtree(run_dir)
     reads.unlink()
     return {"driver": f"nextflow -profile test (shard_size {shard_size})", "reads": count, **_per_read(figures, count)}
