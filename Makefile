@@ -28,7 +28,7 @@ $(STAMP): python/pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
 		--checkpoint_dir results/demo/checkpoints -ansi-log false
 
 test: setup browser
