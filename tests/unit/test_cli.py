@@ -14,15 +14,6 @@ from virnucpro.errors import VirnucproError
 PRESENT = [name for name, module in SUBCOMMANDS.items() if importlib.util.find_spec(f"virnucpro.cli.{module}")]
 
 
-@pytest.fixture(autouse=True)
-def restore_package_logger():
-    """`main` points the package logger at the test's stderr; put it back for the tests that follow."""
-    logger = logging.getLogger("virnucpro")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
-
-
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the CLI entry point; return (exit code, stdout, stderr)."""
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import logging
 
 import pytest
 from virnucpro.cli import main
@@ -12,15 +11,6 @@ from virnucpro.errors import InputError
 from virnucpro.shard import SHARDS_HEADER, default_prefix, shard_file
 
 READS = b">r1 desc\nACGT\nAC\n>r2\nggg\n>r3\nTTTT\n>r4\nA\n>r5\nCC\n"
-
-
-@pytest.fixture(autouse=True)
-def restore_package_logger():
-    """`main` points the package logger at the test's stderr; put it back for the tests that follow."""
-    logger = logging.getLogger("virnucpro")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def test_shards_hold_whole_reads_in_order_and_are_named_by_content(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import logging
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,6 @@ def _load_reference():
 
 
 reference_outputs = _load_reference().reference_outputs
-
-
-@pytest.fixture(autouse=True)
-def restore_package_logger():
-    """`main` points the package logger at the test's stderr; put it back for the tests that follow."""
-    logger = logging.getLogger("virnucpro")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def frames_of(sequence: str, chunk_length: int = 1000, ambiguous: str = "drop") -> list[tuple[str, str, str]]:
