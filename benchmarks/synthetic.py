@@ -2,7 +2,7 @@
 
 A 300 bp chunk gives protein frames of 100 (F1) or 99 residues (the other frames lose a partial codon);
 a 500 bp chunk gives 166. Shorter frames come from reads shorter than the chunk length and from the
-shorter last chunk of a long read (contract.md 2). The long-tail mix stands for contigs and proteins of
+shorter last chunk of a long read (docs/contract.md, section 2). The long-tail mix stands for contigs and proteins of
 every size, up to ESM-2's 1022-residue limit.
 """
 
@@ -58,7 +58,7 @@ def esm2_tokens(lengths: Sequence[int], seed: int) -> list[list[int]]:
 def dnabert_token_count(residues: int) -> int:
     """Estimated DNABERT-S tokens of the nucleotide frame paired with a protein of `residues` residues.
 
-    The paired DNA has 3 * residues + 1 bases (contract.md 3); [CLS] and [SEP] add two tokens.
+    The paired DNA has 3 * residues + 1 bases (docs/contract.md, section 3); [CLS] and [SEP] add two tokens.
     """
     return max(1, round((3 * residues + 1) / NUCLEOTIDES_PER_TOKEN)) + 2
 

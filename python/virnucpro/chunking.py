@@ -1,7 +1,8 @@
 """Cut a read into overlapping chunks of the expected length, exactly as the published tool did.
 
-The published classifiers were trained on chunks made by this rule, quirks included (contract.md section 2):
-the total overlap R = n*C - L is divided by n, not n-1, so the last chunk is often shorter than C.
+The published classifiers were trained on chunks made by this rule, quirks included (docs/contract.md,
+section 2): the total overlap R = n*C - L is divided by n, not n-1, so the last chunk is often shorter than
+C.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ BASE_CODES = np.full(256, INVALID_CODE, dtype=np.uint8)
 for _code, _base in enumerate(BASES.encode()):
     BASE_CODES[_base] = _code
 
-# Reverse complement maps only A, C, G, T; every other letter stays as it is (contract.md section 3).
+# Reverse complement maps only A, C, G, T; every other letter stays as it is (docs/contract.md, section 3).
 COMPLEMENT = bytes.maketrans(b"ACGT", b"TGCA")
 
 

@@ -1,4 +1,6 @@
-"""Chunk reads and six-frame translate every chunk, exactly as the published tool did (contract.md 2-3).
+"""Chunk reads and six-frame translate every chunk, exactly as the published tool did.
+
+The rules are docs/contract.md, sections 2 and 3.
 
 Per chunk, frames F1 F2 F3 translate the chunk from offsets 0, 1, 2 and R1 R2 R3 its reverse complement;
 a codon with a letter other than A C G T is dropped (`ambiguous="drop"`, the published behaviour) or becomes

@@ -1,4 +1,6 @@
-"""A deliberately plain restatement of the published chunking and six-frame procedure (contract.md 2-3).
+"""A deliberately plain restatement of the published chunking and six-frame procedure.
+
+The procedure is docs/contract.md, sections 2 and 3.
 
 It follows the published tool step by step (the overlap list, per-codon dictionary lookups, string
 reverse complement, the `S[f-1 : f + 3*len(protein)]` slice) and is the independent oracle the fast,

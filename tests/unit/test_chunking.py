@@ -1,4 +1,4 @@
-"""Chunk coordinates (contract.md section 2), hand-computed, and against the published loop."""
+"""Chunk coordinates (docs/contract.md, section 2), hand-computed, and against the published loop."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The translate stage: contract.md sections 2-3 rule by rule, the files it writes, and the CLI's errors.
+"""The translate stage: docs/contract.md, sections 2 and 3, rule by rule; the files it writes; the CLI's errors.
 
 Hand-worked expectations come first; then hypothesis compares the fast path with `reference_translate`,
 a line-by-line restatement of the published procedure, on random reads with IUPAC codes and lower case.
@@ -57,7 +57,7 @@ def cli_exit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     return code, capsys.readouterr().err
 
 
-# --- contract 3: six frames, selection, the +1 base ------------------------------------------------------
+# --- docs/contract.md, section 3: six frames, selection, the +1 base --------------------------------------
 
 
 def test_all_six_frames_with_the_extra_base():
@@ -131,7 +131,7 @@ def test_only_complete_codons_are_translated():
     assert frames["F3"] == "G"
 
 
-# --- contract 2 through the stage: chunk IDs, order, coordinates -------------------------------------------
+# --- docs/contract.md, section 2, through the stage: chunk IDs, order, coordinates -----------------------
 
 
 def test_frame_ids_follow_chunk_order_then_f1_to_r3():

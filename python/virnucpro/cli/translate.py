@@ -1,4 +1,4 @@
-"""`virnucpro translate`: chunk reads and six-frame translate them (contract.md sections 2-3)."""
+"""`virnucpro translate`: chunk reads and six-frame translate them (docs/contract.md, sections 2 and 3)."""
 
 from __future__ import annotations
 

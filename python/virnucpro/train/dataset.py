@@ -16,7 +16,7 @@ from virnucpro.io.embeddings import read_embeddings
 from virnucpro.train.split import source_record
 
 LABELS = {"virus": 1, "viral": 1, "1": 1, "others": 0, "other": 0, "non-viral": 0, "0": 0}
-# Chunks holding any of these letters were left out of the published training set (contract.md 8).
+# Chunks holding any of these letters were left out of the published training set (docs/contract.md, section 8).
 AMBIGUOUS_LETTERS = frozenset("NRYMKSWHBVD")
 
 
