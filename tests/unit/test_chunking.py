@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_translate import reference_chunks
 from virnucpro.chunking import chunk_count, chunk_id, chunk_overlaps, iter_chunks
-
-
-def _load_reference():
-    """Load reference_translate.py from this directory by path, so every pytest import mode finds it."""
-    path = Path(__file__).with_name("reference_translate.py")
-    spec = importlib.util.spec_from_file_location("virnucpro_test_reference_translate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference_chunks = _load_reference().reference_chunks
 
 
 @pytest.mark.parametrize(

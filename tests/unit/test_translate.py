@@ -7,28 +7,16 @@ a line-by-line restatement of the published procedure, on random reads with IUPA
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference_translate import reference_frames, reference_outputs, reference_overlaps
 from virnucpro.cli import main
 from virnucpro.errors import InputError
 from virnucpro.io.fasta import FastaRecord
 from virnucpro.translate import CHUNKS_HEADER, Frame, translate_file, translate_records
-
-
-def _load_reference():
-    """Load reference_translate.py from this directory by path, so every pytest import mode finds it."""
-    path = Path(__file__).with_name("reference_translate.py")
-    spec = importlib.util.spec_from_file_location("virnucpro_test_reference_translate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference_outputs = _load_reference().reference_outputs
 
 
 def frames_of(sequence: str, chunk_length: int = 1000, ambiguous: str = "drop") -> list[tuple[str, str, str]]:
@@ -334,13 +322,12 @@ def biopython_published_outputs(path: Path, chunk_length: int, tmp_path: Path) -
     chunked FASTA with SeqIO.write, read back, upper-cased, then framed by the reference."""
     from Bio import SeqIO
 
-    reference = _load_reference()
     chunked = tmp_path / "chunked.fa"
     with open(chunked, "w") as handle:
         for record in SeqIO.parse(path, "fasta"):
             move, count = 0, -(-len(record.seq) // chunk_length)
             starts = range(0, len(record.seq), chunk_length)
-            overlaps = reference.reference_overlaps(len(record.seq), chunk_length)
+            overlaps = reference_overlaps(len(record.seq), chunk_length)
             for number, (start, overlap) in enumerate(zip(starts, overlaps, strict=False), start=1):
                 chunk = record[start - move : start - move + chunk_length]
                 chunk.id, chunk.description = f"{record.id}_chunk_{number}", ""
@@ -349,7 +336,7 @@ def biopython_published_outputs(path: Path, chunk_length: int, tmp_path: Path) -
             assert number == count
     nucleotide, protein = [], []
     for record in SeqIO.parse(chunked, "fasta"):
-        for suffix, bases, aminos in reference.reference_frames(str(record.seq).upper()):
+        for suffix, bases, aminos in reference_frames(str(record.seq).upper()):
             nucleotide.append(f">{record.id}{suffix}\n{bases}\n")
             protein.append(f">{record.id}{suffix}\n{aminos}\n")
     return "".join(nucleotide), "".join(protein)
