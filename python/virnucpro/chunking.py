@@ -2,7 +2,7 @@
 
 The published classifiers were trained on chunks made by this rule, quirks included (docs/contract.md,
 section 2): the total overlap R = n*C - L is divided by n, not n-1, so the last chunk is often shorter than
-C.
+C. Chunk IDs are built in `virnucpro.io.frame_ids`.
 """
 
 from __future__ import annotations
@@ -49,11 +49,6 @@ def iter_chunks(length: int, chunk_length: int) -> Iterator[tuple[int, int]]:
     for k in range(n):
         start = k * chunk_length - (k * low + min(k, need))
         yield start, min(start + chunk_length, length)
-
-
-def chunk_id(record_id: str, index: int) -> str:
-    """The chunk ID `<record id>_chunk_<index>`, index 1-based."""
-    return f"{record_id}_chunk_{index}"
 
 
 def _check_chunk_length(chunk_length: int) -> None:

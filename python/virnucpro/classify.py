@@ -1,14 +1,12 @@
 """The classify stage: join DNABERT-S and ESM-2 embeddings by frame ID and score every frame with the MLP.
 
-Output `scores.tsv`: header `Sequence_ID\\tscore1\\tscore2`, one row per frame in the DNABERT-S file's order,
-score1 = P(others), score2 = P(virus), each written as `str(numpy.float32(x))` exactly as the original tool
-printed its scores, so later stages can reproduce its files byte for byte.
+Writes `scores.tsv` (one row per frame, in the DNABERT-S file's order) and `classify.json`; both formats
+are described in `virnucpro.io.scores`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +16,9 @@ import numpy as np
 from virnucpro import __version__
 from virnucpro.errors import InputError
 from virnucpro.io.embeddings import EmbeddingTable, read_embeddings
+from virnucpro.io.scores import CLASSIFY_INFO_NAME, SCORES_NAME, write_classify_info, write_scores
 from virnucpro.logging_setup import get_logger
 
-SCORES_HEADER = "Sequence_ID\tscore1\tscore2"
-SCORES_NAME = "scores.tsv"
-INFO_NAME = "classify.json"
 _LIST_AT_MOST = 10
 
 log = get_logger("classify")
@@ -30,14 +26,10 @@ log = get_logger("classify")
 
 @dataclass(frozen=True)
 class FrameScores:
-    """Frame IDs with their class probabilities; `text[i]` holds row i as written (float32 reprs)."""
+    """Frame IDs with their class probabilities, row i belonging to `ids[i]`."""
 
     ids: list[str]
     probabilities: np.ndarray  # float32 (N, 2): P(others), P(virus)
-
-    def text(self) -> list[tuple[str, str]]:
-        """The two scores of every row as the original tool printed them."""
-        return [(str(row[0]), str(row[1])) for row in self.probabilities.astype(np.float32)]
 
 
 def _listing(ids: list[str]) -> str:
@@ -87,42 +79,6 @@ def classify_tables(
     return FrameScores(ids=list(dnabert.ids), probabilities=predict_proba(loaded.model, features))
 
 
-def write_scores(path: Path, scores: FrameScores) -> None:
-    """Write `scores.tsv` (see the module docstring)."""
-    lines = [SCORES_HEADER]
-    lines += [f"{i}\t{s1}\t{s2}" for i, (s1, s2) in zip(scores.ids, scores.text(), strict=True)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def read_scores(path: str | Path) -> list[tuple[str, str, str]]:
-    """Rows (frame ID, score1 text, score2 text) of a `scores.tsv`, with the scores checked to be numbers.
-
-    The text is kept as written, so files derived from it print the exact float32 reprs.
-
-    Raises:
-        InputError: missing file, wrong header, wrong column count or a non-numeric score (line named).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: scores file not found")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0] != SCORES_HEADER:
-        found = lines[0] if lines else "an empty file"
-        raise InputError(f"{path}: line 1: expected header {SCORES_HEADER!r}, found {found!r}")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != 3:
-            raise InputError(f"{path}: line {number}: expected 3 tab-separated fields, found {len(fields)}")
-        for value in fields[1:]:
-            try:
-                float(value)
-            except ValueError as error:
-                raise InputError(f"{path}: line {number}: score {value!r} is not a number") from error
-        rows.append((fields[0], fields[1], fields[2]))
-    return rows
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -150,7 +106,7 @@ def classify_files(
     esm = read_embeddings(esm_path)
     scores = classify_tables(dnabert, esm, classifier_path, dnabert_path=dnabert_path, esm_path=esm_path)
     outdir.mkdir(parents=True, exist_ok=True)
-    write_scores(outdir / SCORES_NAME, scores)
+    write_scores(outdir / SCORES_NAME, scores.ids, scores.probabilities)
     info = {
         "virnucpro_version": __version__,
         "classifier": {"path": str(classifier_path), "sha256": _sha256(classifier_path)},
@@ -158,6 +114,6 @@ def classify_files(
         "esm": esm.metadata,
         "frames": len(scores.ids),
     }
-    (outdir / INFO_NAME).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_classify_info(outdir / CLASSIFY_INFO_NAME, info)
     log.info("scored %d frames -> %s", len(scores.ids), outdir / SCORES_NAME)
     return outdir / SCORES_NAME

@@ -21,9 +21,11 @@ from virnucpro import __version__
 from virnucpro.config import EnvConfig, get_env_config
 from virnucpro.errors import InputError
 from virnucpro.io.embeddings import EmbeddingTable
-from virnucpro.io.fasta import FastaRecord, read_fasta
+from virnucpro.io.fasta import FastaRecord
+from virnucpro.io.frames import read_frames
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
+from virnucpro.models.kinds import MODEL_ALPHABETS, MODEL_KINDS
 from virnucpro.runner.async_runner import AsyncInferenceRunner
 from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, write_atomically
 from virnucpro.runner.devices import CPU_TOKEN_BUDGET, choose_device, default_token_budget
@@ -33,8 +35,6 @@ from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOI
 
 log = get_logger("embed")
 
-# Which frame file each model reads: DNABERT-S the nucleotide frames, ESM-2 the proteins.
-FRAME_KIND = {"esm2": "protein", "dnabert-s": "nucleotide"}
 CHECKPOINT_FORMAT = "1"
 
 
@@ -80,15 +80,15 @@ def embed_file(
     """
     started = time.monotonic()
     env = env or get_env_config()
-    if model_kind not in FRAME_KIND:
-        raise InputError(f"--model-kind {model_kind!r}: choose one of {', '.join(FRAME_KIND)}")
+    if model_kind not in MODEL_KINDS:
+        raise InputError(f"--model-kind {model_kind!r}: choose one of {', '.join(MODEL_KINDS)}")
     # Checked before anything is read or loaded; the budget is settled once the device is known.
     settings = RunnerSettings(
         token_budget=CPU_TOKEN_BUDGET if token_budget is None else token_budget,
         checkpoint_every=checkpoint_every,
         checkpoint_interval=checkpoint_interval,
     )
-    records = read_frames(input_path, FRAME_KIND[model_kind])
+    records = read_frames(input_path, MODEL_ALPHABETS[model_kind])
     lock_dir = Path(env.device_lock_dir or Path(tempfile.gettempdir()) / "virnucpro-device-locks")
     # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
     choice = choose_device(device, lock_dir=lock_dir, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
@@ -159,18 +159,6 @@ class _Stage:
         if store is not None:
             store.remove()
         return result.metrics
-
-
-def read_frames(path: str | Path, kind: str) -> list[FastaRecord]:
-    """All records of a frame file; a zero-byte file is a valid, empty one.
-
-    Translate writes empty frame files for a shard in which no chunk has a kept frame; embedding them
-    gives an empty table, not an error, so such a shard flows through the pipeline like any other.
-    """
-    path = Path(path)
-    if path.is_file() and path.stat().st_size == 0:
-        return []
-    return list(read_fasta(path, kind=kind))
 
 
 def _load_model(kind: str, model: str, device: torch.device, env: EnvConfig) -> tuple[EmbeddingModel, float]:

@@ -11,8 +11,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from virnucpro.errors import InputError
 from virnucpro.logging_setup import get_logger
+from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
 
 log = get_logger("predict")
 INTERMEDIATES = "intermediates"
@@ -85,7 +88,9 @@ def predict_file(reads: str | Path, outdir: str | Path, settings: PredictSetting
 
 def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings) -> dict:
     """translate, embed twice, classify, report; intermediates under `work`, report files under `outdir`."""
-    from virnucpro.classify import INFO_NAME, SCORES_HEADER, SCORES_NAME, classify_files
+    from virnucpro.classify import classify_files
+    from virnucpro.io.chunks import CHUNKS_NAME
+    from virnucpro.io.scores import CLASSIFY_INFO_NAME, SCORES_NAME, write_scores
     from virnucpro.report import write_report
     from virnucpro.translate import translate_file
 
@@ -95,12 +100,12 @@ def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings
     if translated.frames == 0:
         log.warning("%s: no read has a frame without a stop codon; nothing to embed", reads)
         classify_dir.mkdir(parents=True, exist_ok=True)
-        (classify_dir / SCORES_NAME).write_text(SCORES_HEADER + "\n", encoding="utf-8")
+        write_scores(classify_dir / SCORES_NAME, [], np.empty((0, 2), dtype=np.float32))
     else:
-        dnabert_out = _embed(frames_dir / "nucleotide.fa", work / "dnabert-s.safetensors", "dnabert-s", settings)
-        esm_out = _embed(frames_dir / "protein.faa", work / "esm2.safetensors", "esm2", settings)
+        dnabert_out = _embed(frames_dir, work, DNABERT_S, settings)
+        esm_out = _embed(frames_dir, work, ESM2, settings)
         classify_files(dnabert_out, esm_out, settings.classifier, classify_dir)
-        provenance.append(classify_dir / INFO_NAME)
+        provenance.append(classify_dir / CLASSIFY_INFO_NAME)
     report_settings = {
         "chunk_length": settings.chunk_length,
         "ambiguous": settings.ambiguous,
@@ -112,7 +117,7 @@ def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings
     }
     return write_report(
         [classify_dir / SCORES_NAME],
-        [frames_dir / "chunks.tsv"],
+        [frames_dir / CHUNKS_NAME],
         outdir,
         threshold=settings.threshold,
         sample=settings.sample or reads.name,
@@ -121,18 +126,20 @@ def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings
     )
 
 
-def _embed(frames: Path, output: Path, kind: str, settings: PredictSettings) -> Path:
-    """One embed stage run; its checkpoints (if any) go to a per-model folder of `checkpoint_dir`."""
+def _embed(frames_dir: Path, work: Path, kind: str, settings: PredictSettings) -> Path:
+    """One embed stage run on the frame file `kind` reads; checkpoints go to a per-model folder."""
     from virnucpro.embed import embed_file
+    from virnucpro.io.embeddings import embeddings_name
+    from virnucpro.io.frames import FRAME_FILES
 
-    checkpoints = settings.checkpoint_dir / kind if settings.checkpoint_dir is not None else None
+    output = work / embeddings_name(kind)
     embed_file(
-        frames,
+        frames_dir / FRAME_FILES[MODEL_ALPHABETS[kind]],
         output,
         model_kind=kind,
-        model=settings.dnabert if kind == "dnabert-s" else settings.esm,
+        model={DNABERT_S: settings.dnabert, ESM2: settings.esm}[kind],
         device=settings.device,
         token_budget=settings.token_budget,
-        checkpoint_dir=checkpoints,
+        checkpoint_dir=settings.checkpoint_dir / kind if settings.checkpoint_dir is not None else None,
     )
     return output

@@ -24,16 +24,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from virnucpro.chunking import chunk_id, iter_chunks
+from virnucpro.chunking import iter_chunks
 from virnucpro.codon import COMPLEMENT, DROPPED, STOP, amino_lookup, codon_bytes
 from virnucpro.errors import InputError
+from virnucpro.io.chunks import chunk_rows
 from virnucpro.io.fasta import FastaRecord, read_fasta_bytes
+from virnucpro.io.frame_ids import FRAME_SUFFIXES, chunk_id, frame_id
+from virnucpro.io.frames import FramesWriter, encode_frames
 from virnucpro.logging_setup import get_logger
 
 AMBIGUOUS_MODES = ("drop", "x")
-FRAME_SUFFIXES = ("F1", "F2", "F3", "R1", "R2", "R3")
-_FRAME_TAGS = tuple(f"{suffix}\n".encode() for suffix in FRAME_SUFFIXES)
-CHUNKS_HEADER = "read_id\tread_length\tchunk_id\tchunk_index\tstart\tend\tframes_kept"
+_SUFFIX_BYTES = tuple(suffix.encode() for suffix in FRAME_SUFFIXES)
 BATCH_BASES = 1 << 20  # bases per batch: large enough to amortise numpy calls, small enough to stay flat
 
 log = get_logger("translate")
@@ -132,8 +133,7 @@ def translate_records(
         ):
             name = chunk_id(read_id, index)
             frames = tuple(
-                Frame(f"{name}{FRAME_SUFFIXES[frame]}", bases.decode(), protein.decode())
-                for frame, bases, protein in kept
+                Frame(frame_id(name, frame), bases.decode(), protein.decode()) for frame, bases, protein in kept
             )
             yield TranslatedChunk(read_id, read_length, index, start, end, frames)
 
@@ -166,7 +166,8 @@ def translate_file(
     first = next(records)  # opens and checks the input before anything is created
     outdir.mkdir(parents=True, exist_ok=True)
     summary = TranslateSummary()
-    with _Outputs(outdir) as outputs:
+    with FramesWriter(outdir) as writer:
+        outputs = _Outputs(writer)
         for batch in _chunk_batches(itertools.chain([first], records), chunk_length, summary):
             outputs.write_batch(batch, _translate_batch(batch.pieces, ambiguous), summary)
         outputs.finish(summary)
@@ -320,43 +321,28 @@ def _count_in_frames(flags: np.ndarray, starts: np.ndarray, counts: np.ndarray) 
 
 
 class _Outputs:
-    """The three output files, written under temporary names and renamed together by `finish`."""
+    """Encodes each batch for the `FramesWriter` and counts frames, empty chunks and frameless reads."""
 
-    NAMES = ("nucleotide.fa", "protein.faa", "chunks.tsv")
-
-    def __init__(self, outdir: Path) -> None:
-        self.final = [outdir / name for name in self.NAMES]
-        self.temporary = [outdir / f".{name}.partial" for name in self.NAMES]
-        self.handles = [open(path, "wb") for path in self.temporary]  # noqa: SIM115 - closed in __exit__
-        self.handles[2].write(CHUNKS_HEADER.encode() + b"\n")
+    def __init__(self, writer: FramesWriter) -> None:
+        self.writer = writer
         self._read_frames = -1  # frames kept so far by the current read; -1 before the first read
-
-    def __enter__(self) -> _Outputs:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for handle in self.handles:
-            handle.close()
-        for path in self.temporary:
-            path.unlink(missing_ok=True)
 
     def write_batch(self, batch: _ChunkBatch, frames: list[list[_KeptFrame]], summary: TranslateSummary) -> None:
         """Append a batch's frames and chunk rows; count frames, empty chunks and frameless reads."""
+        ids: list[bytes] = []
         nucleotide: list[bytes] = []
         protein: list[bytes] = []
-        rows: list[str] = []
+        names: list[str] = []
         frameless_reads = 0
-        for read_id, read_length, index, start, end, kept in zip(
-            batch.read_ids, batch.read_lengths, batch.indexes, batch.starts, batch.ends, frames, strict=True
-        ):
-            name = f"{read_id}_chunk_{index}"
+        for read_id, index, kept in zip(batch.read_ids, batch.indexes, frames, strict=True):
+            name = chunk_id(read_id, index)
+            names.append(name)
             if kept:
-                header = b">" + name.encode()
+                header = name.encode()
                 for frame, bases, aminos in kept:
-                    tag = header + _FRAME_TAGS[frame]
-                    nucleotide += (tag, bases, b"\n")
-                    protein += (tag, aminos, b"\n")
-            rows.append(f"{read_id}\t{read_length}\t{name}\t{index}\t{start}\t{end}\t{len(kept)}\n")
+                    ids.append(header + _SUFFIX_BYTES[frame])
+                    nucleotide.append(bases)
+                    protein.append(aminos)
             if index == 1:  # a new read starts: close the previous one
                 frameless_reads += self._read_frames == 0
                 self._read_frames = 0
@@ -366,17 +352,13 @@ class _Outputs:
         summary.frames += sum(counts)
         summary.chunks_without_frame += counts.count(0)
         summary.reads_without_frame += frameless_reads
-        self.handles[0].write(b"".join(nucleotide))
-        self.handles[1].write(b"".join(protein))
-        self.handles[2].write("".join(rows).encode())
+        rows = chunk_rows(batch.read_ids, batch.read_lengths, names, batch.indexes, batch.starts, batch.ends, counts)
+        self.writer.write(encode_frames(ids, nucleotide), encode_frames(ids, protein), rows)
 
     def finish(self, summary: TranslateSummary) -> None:
-        """Close the files and move them to their final names (only reached if the input was valid)."""
+        """Count the last read and move the files to their final names (only reached if the input was valid)."""
         summary.reads_without_frame += self._read_frames == 0
-        for handle in self.handles:
-            handle.close()
-        for temporary, final in zip(self.temporary, self.final, strict=True):
-            temporary.replace(final)
+        self.writer.commit()
 
 
 def _log_summary(path: Path, summary: TranslateSummary, ambiguous: str) -> None:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from reference_translate import reference_chunks
-from virnucpro.chunking import chunk_count, chunk_id, chunk_overlaps, iter_chunks
+from virnucpro.chunking import chunk_count, chunk_overlaps, iter_chunks
+from virnucpro.io.frame_ids import chunk_id
 
 
 @pytest.mark.parametrize(

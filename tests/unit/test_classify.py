@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from virnucpro.classify import classify_files, read_scores
+from virnucpro.classify import classify_files
 from virnucpro.cli import cli
 from virnucpro.errors import InputError
 from virnucpro.io.embeddings import EmbeddingTable, write_embeddings
+from virnucpro.io.scores import read_scores
 from virnucpro.models.classifier import MLPClassifier, save_as_original, write_test_classifier
 
 IDS = ["r1_chunk_1F1", "r1_chunk_1R2", "r2_chunk_1F3", "r2_chunk_2F1", "r3_chunk_1R1"]

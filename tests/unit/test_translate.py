@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from reference_translate import reference_frames, reference_outputs, reference_overlaps
 from virnucpro.cli import main
 from virnucpro.errors import InputError
+from virnucpro.io.chunks import CHUNKS_HEADER
 from virnucpro.io.fasta import FastaRecord
-from virnucpro.translate import CHUNKS_HEADER, Frame, translate_file, translate_records
+from virnucpro.translate import Frame, translate_file, translate_records
 
 
 def frames_of(sequence: str, chunk_length: int = 1000, ambiguous: str = "drop") -> list[tuple[str, str, str]]:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from virnucpro.models.kinds import MODEL_KINDS
 from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S
 
 
 @click.command("embed")
-@click.option("--model-kind", required=True, type=click.Choice(["esm2", "dnabert-s"]), help="Which model.")
+@click.option("--model-kind", required=True, type=click.Choice(MODEL_KINDS), help="Which model.")
 @click.option("--model", "model", required=True, help="Checkpoint path or hub name found in the local caches.")
 @click.option(
     "--input",

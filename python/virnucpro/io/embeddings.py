@@ -17,6 +17,11 @@ from safetensors.numpy import load_file, save_file
 from virnucpro.errors import InputError
 
 
+def embeddings_name(model_kind: str) -> str:
+    """The file name a stage gives the embeddings of one model: `esm2.safetensors`, `dnabert-s.safetensors`."""
+    return f"{model_kind}.safetensors"
+
+
 @dataclass(frozen=True)
 class EmbeddingTable:
     """IDs and their vectors, row i of `vectors` belonging to `ids[i]`."""

@@ -18,9 +18,8 @@ from virnucpro.models.attention import select_backend
 from virnucpro.models.base import EmbeddingModel
 from virnucpro.models.esm2 import ESM2Model, build_esm2
 from virnucpro.models.esm2_checkpoint import ESM2Config, load_esm2_checkpoint, resolve_esm2_checkpoint
+from virnucpro.models.kinds import MODEL_KINDS
 from virnucpro.models.precision import choose_precision, describe_precision
-
-MODEL_KINDS = ("esm2", "dnabert-s")
 
 log = get_logger("models")
 _logged: set[tuple[str, str, str, str, str]] = set()

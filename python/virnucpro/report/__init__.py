@@ -9,23 +9,15 @@ import json
 from pathlib import Path
 
 from virnucpro.errors import InputError
+from virnucpro.io.chunks import read_chunks
+from virnucpro.io.scores import read_classify_info, read_scores
 from virnucpro.logging_setup import get_logger
 from virnucpro.report.compatible import HIGHEST_NAME, PREDICTIONS_NAME, highest_score_text, predictions_text
 from virnucpro.report.html import HTML_NAME, render_html
-from virnucpro.report.reads import READS_NAME, call_reads, read_chunks, reads_text
+from virnucpro.report.reads import READS_NAME, call_reads, reads_text
 from virnucpro.report.summary import SUMMARY_NAME, build_summary
 
 log = get_logger("report")
-
-
-def _read_provenance(paths: list[Path]) -> list[dict]:
-    records = []
-    for path in paths:
-        try:
-            records.append(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, ValueError) as error:
-            raise InputError(f"{path}: not a readable classify record ({error})") from error
-    return records
 
 
 def write_report(
@@ -55,8 +47,6 @@ def write_report(
     Raises:
         InputError: unreadable inputs, or scores that do not match the chunks tables.
     """
-    from virnucpro.classify import read_scores
-
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold {threshold} must be between 0 and 1")
     scores = [row for path in scores_paths for row in read_scores(path)]
@@ -69,7 +59,7 @@ def write_report(
         sample=sample,
         threshold=threshold,
         settings=settings,
-        provenance=_read_provenance([Path(p) for p in provenance_paths]),
+        provenance=[read_classify_info(path) for path in provenance_paths],
     )
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from virnucpro.io.frame_ids import chunk_of
+from virnucpro.io.scores import ScoreRow
+
 PREDICTIONS_NAME = "prediction_results.txt"
 HIGHEST_NAME = "prediction_results_highestscore.csv"
 PREDICTIONS_HEADER = "Sequence_ID\tPrediction\tscore1\tscore2"
 HIGHEST_HEADER = "Modified_ID\tIs_Virus"
-
-ScoreRow = tuple[str, str, str]  # frame ID, score1 text, score2 text (float32 reprs as written)
 
 
 def frame_label(score1: str, score2: str) -> str:
@@ -36,7 +37,7 @@ def highest_score_text(rows: Iterable[ScoreRow]) -> str:
     """The whole `prediction_results_highestscore.csv`."""
     best: dict[str, list[float]] = {}
     for frame_id, s1, s2 in rows:
-        chunk_id = frame_id[:-2]
+        chunk_id = chunk_of(frame_id)
         if chunk_id in best:
             best[chunk_id][0] = max(best[chunk_id][0], float(s1))
             best[chunk_id][1] = max(best[chunk_id][1], float(s2))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from virnucpro.errors import InputError
-from virnucpro.report.compatible import ScoreRow
+from virnucpro.io.chunks import Chunk
+from virnucpro.io.frame_ids import FRAME_SUFFIXES, split_frame_id
+from virnucpro.io.scores import ScoreRow
 
-CHUNKS_COLUMNS = ("read_id", "read_length", "chunk_id", "chunk_index", "start", "end", "frames_kept")
 READS_COLUMNS = (
     "read_id",
     "read_length",
@@ -28,19 +28,8 @@ READS_COLUMNS = (
     "status",
 )
 READS_NAME = "reads.tsv"
-FRAME_SUFFIXES = ("F1", "F2", "F3", "R1", "R2", "R3")
 CODON = 3
 MISSING = "NA"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One row of `chunks.tsv`."""
-
-    read_id: str
-    read_length: int
-    chunk_id: str
-    frames_kept: int
 
 
 @dataclass(frozen=True)
@@ -60,34 +49,6 @@ class ReadCall:
 
     def line(self) -> str:
         return "\t".join(str(getattr(self, column)) for column in READS_COLUMNS)
-
-
-def read_chunks(path: str | Path) -> list[Chunk]:
-    """Rows of a translate stage `chunks.tsv`, columns found by header name.
-
-    Raises:
-        InputError: missing file, a missing column or a non-integer count (file and line named).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: chunks table not found")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t") if lines else []
-    missing = [c for c in CHUNKS_COLUMNS if c not in header]
-    if missing:
-        raise InputError(f"{path}: line 1: not a chunks table, missing column(s) {', '.join(missing)}")
-    index = {name: header.index(name) for name in CHUNKS_COLUMNS}
-    chunks = []
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != len(header):
-            raise InputError(f"{path}: line {number}: expected {len(header)} fields, found {len(fields)}")
-        try:
-            length, kept = int(fields[index["read_length"]]), int(fields[index["frames_kept"]])
-        except ValueError as error:
-            raise InputError(f"{path}: line {number}: read_length and frames_kept must be integers") from error
-        chunks.append(Chunk(fields[index["read_id"]], length, fields[index["chunk_id"]], kept))
-    return chunks
 
 
 def _group_reads(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
@@ -114,10 +75,10 @@ def frames_by_chunk(chunks: list[Chunk], scores: list[ScoreRow]) -> dict[str, li
     """
     by_chunk: dict[str, list[ScoreRow]] = {c.chunk_id: [] for c in chunks}
     for row in scores:
-        frame_id = row[0]
-        if frame_id[-2:] not in FRAME_SUFFIXES or frame_id[:-2] not in by_chunk:
-            raise InputError(f"scored frame {frame_id} does not belong to any chunk of the chunks tables")
-        by_chunk[frame_id[:-2]].append(row)
+        chunk_id, suffix = split_frame_id(row[0])
+        if suffix not in FRAME_SUFFIXES or chunk_id not in by_chunk:
+            raise InputError(f"scored frame {row[0]} does not belong to any chunk of the chunks tables")
+        by_chunk[chunk_id].append(row)
     duplicated = [f for f, n in Counter(r[0] for r in scores).items() if n > 1]
     if duplicated:
         raise InputError(f"frames scored twice: {', '.join(sorted(duplicated)[:10])}")
@@ -146,7 +107,7 @@ def call_reads(chunks: list[Chunk], scores: list[ScoreRow], threshold: float) ->
             continue
         best = max(frames, key=lambda row: float(row[2]))  # max() keeps the first of equal scores
         call = "virus" if float(best[2]) >= threshold else "others"
-        calls.append(ReadCall(*counts, best[2], best[0][:-2], best[0][-2:], call, "called"))
+        calls.append(ReadCall(*counts, best[2], *split_frame_id(best[0]), call, "called"))
     return calls
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 
 from virnucpro import __version__
-from virnucpro.report.compatible import ScoreRow
+from virnucpro.io.scores import ScoreRow
 from virnucpro.report.reads import ReadCall
 
 SUMMARY_NAME = "summary.json"

@@ -14,6 +14,7 @@ import numpy as np
 
 from virnucpro.errors import InputError
 from virnucpro.logging_setup import get_logger
+from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
 from virnucpro.train.dataset import LabelledFrames, ambiguous_chunks, filter_frames, from_embeddings
 from virnucpro.train.metrics import binary_metrics
 from virnucpro.train.split import SETS, split_records
@@ -46,7 +47,9 @@ def embed_labelled_fasta(
         InputError: a record in two input files, or no frame at all.
     """
     from virnucpro.embed import embed_file
-    from virnucpro.report.reads import read_chunks
+    from virnucpro.io.chunks import CHUNKS_NAME, read_chunks
+    from virnucpro.io.embeddings import embeddings_name
+    from virnucpro.io.frames import FRAME_FILES
     from virnucpro.translate import translate_file
 
     record_labels: dict[str, int] = {}
@@ -54,24 +57,23 @@ def embed_labelled_fasta(
     for number, (path, label) in enumerate(labelled, start=1):
         folder = workdir / f"input-{number}"
         translate_file(path, folder, chunk_length=chunk_length)
-        for read_id in {chunk.read_id for chunk in read_chunks(folder / "chunks.tsv")}:
+        for read_id in {chunk.read_id for chunk in read_chunks(folder / CHUNKS_NAME)}:
             if read_id in record_labels:
                 raise InputError(f"{path}: record {read_id} also appears in another training file")
             record_labels[read_id] = label
-        dropped = ambiguous_chunks(Path(path), folder / "chunks.tsv") if drop_ambiguous_chunks else set()
-        frames = filter_frames(folder / "nucleotide.fa", folder / "nucleotide.kept.fa", dropped)
-        filter_frames(folder / "protein.faa", folder / "protein.kept.faa", dropped)
+        dropped = ambiguous_chunks(Path(path), folder / CHUNKS_NAME) if drop_ambiguous_chunks else set()
+        kept: dict[str, Path] = {}
+        for alphabet, name in FRAME_FILES.items():
+            kept[alphabet] = folder / _kept_name(name)
+            frames = filter_frames(folder / name, kept[alphabet], dropped)  # both files hold the same frames
         log.info("%s: %d frames kept (%d ambiguous chunks left out)", path, frames, len(dropped))
         if frames == 0:
             continue
-        for kind, frames_file, model in (
-            ("dnabert-s", "nucleotide.kept.fa", dnabert),
-            ("esm2", "protein.kept.faa", esm),
-        ):
+        for kind, model in ((DNABERT_S, dnabert), (ESM2, esm)):
             embed_file(
-                folder / frames_file, folder / f"{kind}.safetensors", model_kind=kind, model=model, device=device
+                kept[MODEL_ALPHABETS[kind]], folder / embeddings_name(kind), model_kind=kind, model=model, device=device
             )
-        pairs.append((folder / "dnabert-s.safetensors", folder / "esm2.safetensors"))
+        pairs.append((folder / embeddings_name(DNABERT_S), folder / embeddings_name(ESM2)))
     if not pairs:
         raise InputError("no training frame: every input chunk was left out or had no frame without a stop codon")
     return from_embeddings(pairs, record_labels)
@@ -175,3 +177,9 @@ def _write_split(path: Path, record_labels: dict[str, int], assignment: dict[str
     lines = ["record_id\tlabel\tset\tframes"]
     lines += [f"{r}\t{'virus' if record_labels[r] else 'others'}\t{assignment[r]}\t{frames[r]}" for r in record_labels]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _kept_name(name: str) -> str:
+    """`nucleotide.fa` -> `nucleotide.kept.fa`: the frame file after the chunk filter."""
+    stem, _, extension = name.rpartition(".")
+    return f"{stem}.kept.{extension}"

@@ -12,8 +12,11 @@ import numpy as np
 
 from virnucpro.classify import join_features
 from virnucpro.errors import InputError
+from virnucpro.io.chunks import read_chunks
 from virnucpro.io.embeddings import read_embeddings
-from virnucpro.train.split import source_record
+from virnucpro.io.fasta import read_fasta
+from virnucpro.io.frame_ids import chunk_of, source_record
+from virnucpro.io.frames import read_frames, write_frames
 
 LABELS = {"virus": 1, "viral": 1, "1": 1, "others": 0, "other": 0, "non-viral": 0, "0": 0}
 # Chunks holding any of these letters were left out of the published training set (docs/contract.md, section 8).
@@ -86,28 +89,14 @@ def from_embeddings(pairs: list[tuple[Path, Path]], record_labels: dict[str, int
 
 def ambiguous_chunks(reads_path: Path, chunks_path: Path) -> set[str]:
     """IDs of chunks whose bases include any IUPAC ambiguity letter (the published training filter)."""
-    from virnucpro.io.fasta import read_fasta
-    from virnucpro.report.reads import CHUNKS_COLUMNS
-
     sequences = {record.id: record.sequence for record in read_fasta(reads_path, kind="nucleotide")}
-    lines = chunks_path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    col = {name: header.index(name) for name in CHUNKS_COLUMNS}
-    dropped = set()
-    for line in lines[1:]:
-        fields = line.split("\t")
-        piece = sequences[fields[col["read_id"]]][int(fields[col["start"]]) : int(fields[col["end"]])]
-        if AMBIGUOUS_LETTERS.intersection(piece):
-            dropped.add(fields[col["chunk_id"]])
-    return dropped
+    return {
+        chunk.chunk_id
+        for chunk in read_chunks(chunks_path)
+        if AMBIGUOUS_LETTERS.intersection(sequences[chunk.read_id][chunk.start : chunk.end])
+    }
 
 
 def filter_frames(fasta_in: Path, fasta_out: Path, dropped_chunks: set[str]) -> int:
-    """Copy a one-line-per-sequence frame FASTA without the frames of `dropped_chunks`; returns frames kept."""
-    lines = fasta_in.read_text(encoding="utf-8").splitlines()
-    kept: list[str] = []
-    for header, sequence in zip(lines[0::2], lines[1::2], strict=True):
-        if header[1:][:-2] not in dropped_chunks:
-            kept += [header, sequence]
-    fasta_out.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    return len(kept) // 2
+    """Copy a frame file without the frames of `dropped_chunks`; returns how many frames were kept."""
+    return write_frames(fasta_out, (r for r in read_frames(fasta_in, "any") if chunk_of(r.id) not in dropped_chunks))

@@ -14,19 +14,6 @@ SETS = ("train", "validation", "test")
 MIN_RECORDS_PER_CLASS = 3
 
 
-def source_record(frame_id: str) -> str:
-    """The input record a frame came from: `<record>_chunk_<k><F|R><n>` -> `<record>`.
-
-    Raises:
-        InputError: the ID does not have the frame ID shape.
-    """
-    chunk = frame_id[:-2]
-    record, found, index = chunk.rpartition("_chunk_")
-    if not found or not record or not index.isdigit() or frame_id[-2:-1] not in ("F", "R"):
-        raise InputError(f"frame ID {frame_id!r} is not <record>_chunk_<k><F|R><1-3>")
-    return record
-
-
 def split_records(
     record_labels: dict[str, int], *, seed: int, test_fraction: float, validation_fraction: float
 ) -> dict[str, str]:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from virnucpro.errors import InputError
-from virnucpro.report.reads import READS_COLUMNS, call_reads, read_chunks, reads_text
+from virnucpro.io.chunks import read_chunks
+from virnucpro.report.reads import READS_COLUMNS, call_reads, reads_text
 
 HEADER = "read_id\tread_length\tchunk_id\tchunk_index\tstart\tend\tframes_kept"
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 from virnucpro.errors import InputError
-from virnucpro.train.split import source_record, split_records
+from virnucpro.io.frame_ids import source_record
+from virnucpro.train.split import split_records
 
 
 @pytest.mark.parametrize(
