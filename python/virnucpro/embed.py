@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,14 +21,15 @@ import torch
 from virnucpro import __version__
 from virnucpro.config import EnvConfig, get_env_config
 from virnucpro.errors import InputError
-from virnucpro.io.embeddings import EmbeddingTable
+from virnucpro.io.embeddings import EmbeddingTable, write_embeddings
 from virnucpro.io.fasta import FastaRecord
 from virnucpro.io.frames import read_frames
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
 from virnucpro.models.kinds import MODEL_ALPHABETS, MODEL_KINDS
+from virnucpro.models.precision import dtype_name
 from virnucpro.runner.async_runner import AsyncInferenceRunner
-from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, write_atomically
+from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of
 from virnucpro.runner.devices import CPU_TOKEN_BUDGET, choose_device, default_token_budget
 from virnucpro.runner.interrupts import StopRequest, stop_on_signals
 from virnucpro.runner.metrics import RunMetrics
@@ -141,7 +143,8 @@ class _Stage:
 
         The pieces are kept when anything fails before the output is on disk.
         """
-        store = _open_checkpoints(checkpoint_dir, self.records, self.model) if checkpoint_dir else None
+        provenance = Provenance.of(self.records, self.model)
+        store = _open_checkpoints(checkpoint_dir, provenance) if checkpoint_dir else None
         settings = self.settings
         if store is not None:
             settings = dataclasses.replace(settings, token_budget=store.token_budget(settings.token_budget))
@@ -150,8 +153,8 @@ class _Stage:
         )
         try:
             result = runner.run(self.records)
-            metadata = _metadata(self.model, self.records)
-            write_atomically(output_path, EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=metadata))
+            table = EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=provenance.metadata())
+            write_embeddings(output_path, table)
         except BaseException:
             if store is not None:
                 store.close()
@@ -178,39 +181,60 @@ def records_digest(records: Sequence[FastaRecord]) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_parts(records: Sequence[FastaRecord], model: EmbeddingModel) -> dict[str, str]:
-    """Everything that changes the numbers of a run, for the checkpoint fingerprint.
+@dataclass(frozen=True)
+class Provenance:
+    """What made a run's vectors: the input's content, the model, and how it ran. Built once per run.
 
-    The token budget is left out on purpose: the checkpoint directory records the budget of its first
-    run (`plan.json`) and resumed runs pack with it, so the batches, and hence the bytes, are the same.
+    The checkpoint fingerprint and the output file's metadata header are two views of this one record,
+    so they can never describe the same run differently.
     """
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "input_sha256": records_digest(records),
-        "model_kind": model.kind,
-        "model_fingerprint": model.fingerprint,
-        "embedding_dim": str(model.embedding_dim),
-        "precision": str(model.dtype).removeprefix("torch."),
-        "backend": model.backend,
-        "device_type": model.device.type,
-        "virnucpro_version": __version__,
-    }
+
+    input_sha256: str
+    model_kind: str
+    model_id: str
+    model_fingerprint: str
+    embedding_dim: int
+    precision: str
+    backend: str
+    device_type: str
+    virnucpro_version: str = __version__
+
+    @classmethod
+    def of(cls, records: Sequence[FastaRecord], model: EmbeddingModel) -> Provenance:
+        """The record of a run of `model` on `records` (hashes the input once)."""
+        return cls(
+            input_sha256=records_digest(records),
+            model_kind=model.kind,
+            model_id=model.model_id,
+            model_fingerprint=model.fingerprint,
+            embedding_dim=model.embedding_dim,
+            precision=dtype_name(model.dtype),
+            backend=model.backend,
+            device_type=model.device.type,
+        )
+
+    def checkpoint_parts(self) -> dict[str, str]:
+        """Everything that changes the numbers of a run, for the checkpoint fingerprint.
+
+        The model counts by its weights' fingerprint, not by the name it was given (`model_id`). The token
+        budget is left out on purpose: the checkpoint directory records the budget of its first run
+        (`plan.json`) and resumed runs pack with it, so the batches, and hence the bytes, are the same.
+        """
+        return {"format": CHECKPOINT_FORMAT, **self._as_text(leaving_out="model_id")}
+
+    def metadata(self) -> dict[str, str]:
+        """The output file's provenance header (no timestamps; the width is the file's own `dim`)."""
+        return self._as_text(leaving_out="embedding_dim")
+
+    def _as_text(self, leaving_out: str) -> dict[str, str]:
+        return {name: str(value) for name, value in dataclasses.asdict(self).items() if name != leaving_out}
 
 
-def _open_checkpoints(root: str | Path, records: Sequence[FastaRecord], model: EmbeddingModel) -> CheckpointStore:
-    parts = checkpoint_parts(records, model)
+def checkpoint_parts(records: Sequence[FastaRecord], model: EmbeddingModel) -> dict[str, str]:
+    """The checkpoint fingerprint's parts for a run of `model` on `records`, as `embed_file` computes them."""
+    return Provenance.of(records, model).checkpoint_parts()
+
+
+def _open_checkpoints(root: str | Path, provenance: Provenance) -> CheckpointStore:
+    parts = provenance.checkpoint_parts()
     return CheckpointStore(root, fingerprint_of(parts), parts)
-
-
-def _metadata(model: EmbeddingModel, records: Sequence[FastaRecord]) -> dict[str, str]:
-    """Provenance header of the output file (no timestamps, so reruns give identical files)."""
-    return {
-        "model_kind": model.kind,
-        "model_id": model.model_id,
-        "model_fingerprint": model.fingerprint,
-        "precision": str(model.dtype).removeprefix("torch."),
-        "backend": model.backend,
-        "device_type": model.device.type,
-        "input_sha256": records_digest(records),
-        "virnucpro_version": __version__,
-    }

@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from virnucpro.errors import InputError
+from virnucpro.io.atomic import replacing
 
 
 def embeddings_name(model_kind: str) -> str:
@@ -48,10 +49,15 @@ def decode_ids(data: np.ndarray, count: int) -> list[str]:
 
 
 def write_embeddings(path: str | Path, table: EmbeddingTable) -> None:
-    """Write a table atomically enough for a stage output: to `path` (the caller owns temp/rename)."""
+    """Write a table atomically (`virnucpro.io.atomic.replacing`): `path` ends up whole or untouched.
+
+    Stage outputs and checkpoint pieces are both written this way, so a kill never leaves a file that
+    looks complete but is not.
+    """
     vectors = np.ascontiguousarray(table.vectors, dtype=np.float32)
     metadata = {**table.metadata, "count": str(len(table.ids)), "dim": str(vectors.shape[1])}
-    save_file({"embeddings": vectors, "ids": encode_ids(table.ids)}, str(path), metadata=metadata)
+    with replacing(Path(path)) as temporary:
+        save_file({"embeddings": vectors, "ids": encode_ids(table.ids)}, str(temporary), metadata=metadata)
 
 
 def read_embeddings(path: str | Path) -> EmbeddingTable:

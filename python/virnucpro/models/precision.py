@@ -37,8 +37,7 @@ def describe_precision(device: torch.device, dtype: torch.dtype, env: EnvConfig)
         else:
             reason = f"default on {device.type}"
         return f"float32 weights and activations ({reason})"
-    name = str(dtype).removeprefix("torch.")
-    return f"{name} weights and activations; float32 layer norms, position tables and pooling"
+    return f"{dtype_name(dtype)} weights and activations; float32 layer norms, position tables and pooling"
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -22,6 +22,7 @@ import torch
 from virnucpro.errors import InputError, VirnucproError
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
+from virnucpro.models.precision import dtype_name
 from virnucpro.runner.checkpoints import CheckpointStore
 from virnucpro.runner.collator import PackedBatch, build_batch, pack_window
 from virnucpro.runner.interrupts import Interrupted, StopRequest
@@ -126,7 +127,7 @@ class AsyncInferenceRunner:
             device=str(self.model.device),
             model_kind=self.model.kind,
             backend=self.model.backend,
-            precision=str(self.model.dtype).removeprefix("torch."),
+            precision=dtype_name(self.model.dtype),
         )
         return _RunState(
             records=records,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from virnucpro.errors import InputError, VirnucproError
+from virnucpro.io.atomic import write_text_atomically
 from virnucpro.io.embeddings import EmbeddingTable, encode_ids, read_embeddings, write_embeddings
 from virnucpro.logging_setup import get_logger
 from virnucpro.runner.filelock import FileLock
@@ -42,30 +42,6 @@ def payload_digest(ids: list[str], vectors: np.ndarray) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     digest.update(encode_ids(ids).tobytes())
     return digest.hexdigest()
-
-
-def write_atomically(path: Path, table: EmbeddingTable) -> None:
-    """Write `table` to a temp file beside `path`, fsync it, rename it over `path`, fsync the directory.
-
-    A reader (or a rerun after SIGKILL) sees either no file or the whole file, never a part.
-    """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write_embeddings(temp, table)
-    with open(temp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    """Small metadata files: temp file then rename, so a kill never leaves half a file."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
 
 
 @dataclass
@@ -108,7 +84,7 @@ class CheckpointStore:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
         description = self.directory / "fingerprint.json"
         if not description.exists():
-            _write_text_atomically(
+            write_text_atomically(
                 description, json.dumps({"fingerprint": fingerprint, **parts}, indent=2, sort_keys=True)
             )
         self._next_piece = 1 + max((self._piece_number(p) for p in self.directory.iterdir()), default=0)
@@ -134,7 +110,7 @@ class CheckpointStore:
                 if budget != requested:
                     log.info("resuming with the checkpoints' token budget %d (requested %d)", budget, requested)
                 return budget
-        _write_text_atomically(plan_path, json.dumps({"token_budget": requested}))
+        write_text_atomically(plan_path, json.dumps({"token_budget": requested}))
         return requested
 
     def load(self, position_of: Mapping[str, int], dim: int) -> Resumed:
@@ -229,7 +205,7 @@ class PieceWriter:
         while (item := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    write_atomically(*item)
+                    write_embeddings(*item)
                 except OSError as error:
                     self._error = error
 

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 from virnucpro.errors import VirnucproError
-from virnucpro.io.embeddings import EmbeddingTable, read_embeddings
-from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, payload_digest, write_atomically
+from virnucpro.io.embeddings import EmbeddingTable, read_embeddings, write_embeddings
+from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of, payload_digest
 
 FINGERPRINT = fingerprint_of({"input": "abc", "model": "m1"})
 POSITIONS = {f"id{i}": i for i in range(10)}
@@ -86,14 +86,14 @@ def foreign(path):
     """Replace the piece by one with the same IDs written for another fingerprint (another model)."""
     ids = read_embeddings(path).ids
     other = {"fingerprint": "0" * 64, "piece": "2", "payload_sha256": payload_digest(ids, vectors(2))}
-    write_atomically(path, EmbeddingTable(ids=ids, vectors=vectors(2), metadata=other))
+    write_embeddings(path, EmbeddingTable(ids=ids, vectors=vectors(2), metadata=other))
 
 
 def unknown_id(path):
     table = read_embeddings(path)
     ids = ["id3", "stranger"]
     meta = {**table.metadata, "payload_sha256": payload_digest(ids, table.vectors)}
-    write_atomically(path, EmbeddingTable(ids=ids, vectors=table.vectors, metadata=meta))
+    write_embeddings(path, EmbeddingTable(ids=ids, vectors=table.vectors, metadata=meta))
 
 
 def not_finite(path):
@@ -101,7 +101,7 @@ def not_finite(path):
     bad = table.vectors.copy()
     bad[1, 2] = np.nan
     meta = {**table.metadata, "payload_sha256": payload_digest(table.ids, bad)}
-    write_atomically(path, EmbeddingTable(ids=table.ids, vectors=bad, metadata=meta))
+    write_embeddings(path, EmbeddingTable(ids=table.ids, vectors=bad, metadata=meta))
 
 
 @pytest.mark.parametrize(
@@ -179,13 +179,6 @@ def test_the_first_runs_token_budget_is_kept_for_resumed_runs(tmp_path):
     second = store(tmp_path)
     assert second.token_budget(1024) == 4096
     second.close()
-
-
-def test_atomic_write_leaves_no_temp_file(tmp_path):
-    target = tmp_path / "out.safetensors"
-    write_atomically(target, EmbeddingTable(ids=["a"], vectors=vectors(1)))
-    assert [p.name for p in tmp_path.iterdir()] == ["out.safetensors"]
-    assert read_embeddings(target).ids == ["a"]
 
 
 def test_remove_deletes_the_fingerprint_directory(tmp_path):

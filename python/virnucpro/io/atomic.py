@@ -1,0 +1,39 @@
+"""Replace a file in one step, so that a reader, or a rerun after SIGKILL, never sees half a file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write to; when the block ends normally, it becomes `path`.
+
+    The temporary file is fsynced, renamed over `path` (atomic on POSIX file systems) and the directory is
+    fsynced, so the new file survives a crash once this returns. If the block raises, the temporary file is
+    removed and `path` keeps what it held. Temporary names are `.<name>.<pid>.tmp`, so the owner of a
+    directory can recognise and delete what a killed writer left.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a small text file (UTF-8) through `replacing`."""
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
