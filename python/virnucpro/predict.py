@@ -16,6 +16,8 @@ import numpy as np
 from virnucpro.errors import InputError
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
+from virnucpro.report.reads import DEFAULT_THRESHOLD, check_threshold
+from virnucpro.translate import DEFAULT_AMBIGUOUS
 
 log = get_logger("predict")
 INTERMEDIATES = "intermediates"
@@ -46,9 +48,9 @@ class PredictSettings:
     device: str = "auto"
     token_budget: int | None = None
     checkpoint_dir: Path | None = None
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     sample: str | None = None
-    ambiguous: str = "drop"
+    ambiguous: str = DEFAULT_AMBIGUOUS
     keep_intermediates: bool = False
 
 
@@ -66,8 +68,7 @@ def predict_file(reads: str | Path, outdir: str | Path, settings: PredictSetting
     reads, outdir = Path(reads), Path(outdir)
     if not reads.is_file():
         raise InputError(f"{reads}: reads file not found")
-    if not 0.0 <= settings.threshold <= 1.0:
-        raise InputError(f"--threshold {settings.threshold} must be between 0 and 1")
+    check_threshold(settings.threshold)
     trained_for = load_classifier(settings.classifier).info.chunk_length
     if trained_for is not None and trained_for != settings.chunk_length:
         log.warning(

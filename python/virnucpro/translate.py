@@ -34,6 +34,7 @@ from virnucpro.io.frames import FramesWriter, encode_frames
 from virnucpro.logging_setup import get_logger
 
 AMBIGUOUS_MODES = ("drop", "x")
+DEFAULT_AMBIGUOUS = "drop"  # the published behaviour
 _SUFFIX_BYTES = tuple(suffix.encode() for suffix in FRAME_SUFFIXES)
 BATCH_BASES = 1 << 20  # bases per batch: large enough to amortise numpy calls, small enough to stay flat
 
@@ -109,7 +110,7 @@ def translate_records(
     records: Iterable[FastaRecord],
     chunk_length: int,
     *,
-    ambiguous: str = "drop",
+    ambiguous: str = DEFAULT_AMBIGUOUS,
     summary: TranslateSummary | None = None,
 ) -> Iterator[TranslatedChunk]:
     """Chunk and six-frame translate records, yielding every chunk (kept frames or not) in input order.
@@ -139,7 +140,7 @@ def translate_records(
 
 
 def translate_file(
-    input_path: str | Path, outdir: str | Path, *, chunk_length: int, ambiguous: str = "drop"
+    input_path: str | Path, outdir: str | Path, *, chunk_length: int, ambiguous: str = DEFAULT_AMBIGUOUS
 ) -> TranslateSummary:
     """The `translate` stage: write `nucleotide.fa`, `protein.faa` and `chunks.tsv` under `outdir`.
 

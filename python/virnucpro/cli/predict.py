@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
+
+from virnucpro.predict import PredictSettings
+from virnucpro.translate import AMBIGUOUS_MODES
+
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSettings)}
 
 
 @click.command("predict")
@@ -14,23 +20,25 @@ import click
 @click.option("--esm", required=True, help="ESM-2 checkpoint path or name (esm2_t36_3B_UR50D).")
 @click.option("--classifier", required=True, type=click.Path(path_type=Path), help="Classifier .pth or .safetensors.")
 @click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--device", default=_DEFAULTS["device"], show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--token-budget", type=click.IntRange(min=1), default=None, help="Tokens per packed batch.")
 @click.option(
     "--checkpoint-dir", type=click.Path(path_type=Path), default=None, help="Keep resumable embedding pieces here."
 )
-@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="P(virus) call.")
+@click.option(
+    "--threshold", default=_DEFAULTS["threshold"], show_default=True, type=click.FloatRange(0, 1), help="P(virus) call."
+)
 @click.option("--sample", default=None, help="Sample name in the report [default: the reads file name].")
 @click.option(
     "--ambiguous",
-    type=click.Choice(["drop", "x"]),
-    default="drop",
+    type=click.Choice(AMBIGUOUS_MODES),
+    default=_DEFAULTS["ambiguous"],
     show_default=True,
     help="Codons with letters other than ACGT: drop (published) or translate to X.",
 )
 @click.option("--keep-intermediates", is_flag=True, help="Keep frames, embeddings and scores in OUTDIR/intermediates.")
 def command(reads: Path, outdir: Path, **options) -> None:
     """Find viral sequences in READS (FASTA, plain or gzip) and write the report files into OUTDIR."""
-    from virnucpro.predict import PredictSettings, predict_file
+    from virnucpro.predict import predict_file
 
     predict_file(reads, outdir, PredictSettings(**options))

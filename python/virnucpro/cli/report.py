@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from virnucpro.report.reads import DEFAULT_THRESHOLD
+
 
 @click.command("report")
 @click.option(
@@ -16,7 +18,11 @@ import click
 )
 @click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory.")
 @click.option(
-    "--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="P(virus) to call a read virus."
+    "--threshold",
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="P(virus) to call a read virus.",
 )
 @click.option("--sample", default="sample", show_default=True, help="Sample name shown in the summary and page.")
 @click.option(

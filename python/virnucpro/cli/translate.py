@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from virnucpro.translate import AMBIGUOUS_MODES, DEFAULT_AMBIGUOUS
+
 
 @click.command("translate")
 @click.argument("reads", type=click.Path(path_type=Path))
@@ -18,8 +20,8 @@ import click
 @click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory (created).")
 @click.option(
     "--ambiguous",
-    type=click.Choice(["drop", "x"]),
-    default="drop",
+    type=click.Choice(AMBIGUOUS_MODES),
+    default=DEFAULT_AMBIGUOUS,
     show_default=True,
     help="Codons with non-ACGT letters: 'drop' them (published behaviour) or translate them to 'X' "
     "(changes the science: the published models never saw X).",

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from virnucpro.errors import InputError
 from virnucpro.io.chunks import read_chunks
 from virnucpro.io.scores import read_classify_info, read_scores
 from virnucpro.logging_setup import get_logger
 from virnucpro.report.compatible import HIGHEST_NAME, PREDICTIONS_NAME, highest_score_text, predictions_text
 from virnucpro.report.html import HTML_NAME, render_html
-from virnucpro.report.reads import READS_NAME, call_reads, reads_text
+from virnucpro.report.reads import DEFAULT_THRESHOLD, READS_NAME, call_reads, check_threshold, reads_text
 from virnucpro.report.summary import SUMMARY_NAME, build_summary
 
 log = get_logger("report")
@@ -25,7 +24,7 @@ def write_report(
     chunks_paths: list[str | Path],
     outdir: str | Path,
     *,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
     sample: str = "sample",
     settings: dict | None = None,
     provenance_paths: list[str | Path] = (),
@@ -47,8 +46,7 @@ def write_report(
     Raises:
         InputError: unreadable inputs, or scores that do not match the chunks tables.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise InputError(f"--threshold {threshold} must be between 0 and 1")
+    check_threshold(threshold)
     scores = [row for path in scores_paths for row in read_scores(path)]
     chunks = [chunk for path in chunks_paths for chunk in read_chunks(path)]
     calls = call_reads(chunks, scores, threshold)

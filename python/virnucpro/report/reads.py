@@ -30,6 +30,7 @@ READS_COLUMNS = (
 READS_NAME = "reads.tsv"
 CODON = 3
 MISSING = "NA"
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,16 @@ def frames_by_chunk(chunks: list[Chunk], scores: list[ScoreRow]) -> dict[str, li
                 f"the scores have {found}: were the scores made from these chunks?"
             )
     return by_chunk
+
+
+def check_threshold(threshold: float) -> None:
+    """Refuse a P(virus) threshold outside [0, 1] (checked before any work, by every caller of `call_reads`).
+
+    Raises:
+        InputError: the threshold is not a probability.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"--threshold {threshold} must be between 0 and 1")
 
 
 def call_reads(chunks: list[Chunk], scores: list[ScoreRow], threshold: float) -> list[ReadCall]:

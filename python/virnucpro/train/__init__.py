@@ -1,13 +1,18 @@
 """The train stage: labelled frames in, a pickle-free classifier with held-out metrics out.
 
-`train_and_save` does the split, the fit and the evaluation; `embed_labelled_fasta` makes the labelled
-frames from FASTA files with the same translate and embed stages that prediction uses.
+`train` picks the input mode and is what the CLI calls; `train_and_save` does the split, the fit and the
+evaluation; `embed_labelled_fasta` makes the labelled frames from FASTA files with the same translate and
+embed stages that prediction uses.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +20,101 @@ import numpy as np
 from virnucpro.errors import InputError
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
-from virnucpro.train.dataset import LabelledFrames, ambiguous_chunks, filter_frames, from_embeddings
+from virnucpro.train.dataset import LabelledFrames, ambiguous_chunks, filter_frames, from_embeddings, read_labels
 from virnucpro.train.metrics import binary_metrics
+from virnucpro.train.settings import TrainSettings
 from virnucpro.train.split import SETS, split_records
-from virnucpro.train.trainer import TrainSettings, train_classifier
 
 log = get_logger("train")
 CLASSIFIER_NAME = "classifier.safetensors"
 METRICS_NAME = "metrics.json"
 SPLIT_NAME = "split.tsv"
+
+
+@dataclass(frozen=True)
+class TrainInputs:
+    """Where the labelled frames come from: FASTA files to translate and embed, or pairs of embedding files.
+
+    Attributes:
+        viral, other: FASTA files of viral and of non-viral records (FASTA mode).
+        chunk_length: chunk length for FASTA mode; recorded with the classifier in either mode.
+        dnabert, esm: the embedding models for FASTA mode (paths or hub names).
+        device: where the embedding models run.
+        drop_ambiguous_chunks: leave out chunks with N R Y M K S W H B V D, as the published training set did.
+        workdir: keep frames and embeddings here (None: a temporary directory, removed at the end).
+        embeddings: (DNABERT-S, ESM-2) files of the same frames (embeddings mode).
+        labels: the `record_id<TAB>virus|others` table of embeddings mode.
+    """
+
+    viral: tuple[Path, ...] = ()
+    other: tuple[Path, ...] = ()
+    chunk_length: int | None = None
+    dnabert: str | None = None
+    esm: str | None = None
+    device: str = "auto"
+    drop_ambiguous_chunks: bool = False
+    workdir: Path | None = None
+    embeddings: tuple[tuple[Path, Path], ...] = ()
+    labels: Path | None = None
+
+
+def train(inputs: TrainInputs, outdir: str | Path, settings: TrainSettings) -> dict:
+    """The train stage: make labelled frames from either kind of input, then `train_and_save`.
+
+    Returns:
+        The content of `metrics.json`.
+
+    Raises:
+        InputError: both kinds of input, or an incomplete one (the message names what is missing), and
+            whatever reading, embedding or splitting the inputs raises.
+    """
+    if inputs.embeddings and (inputs.viral or inputs.other):
+        raise InputError("give either --embeddings with --labels, or --viral/--other FASTA files, not both")
+    if inputs.embeddings:
+        if inputs.labels is None:
+            raise InputError("--embeddings needs --labels (record_id<TAB>virus|others)")
+        data = from_embeddings(list(inputs.embeddings), read_labels(inputs.labels))
+        sources = {"embeddings": [[str(a), str(b)] for a, b in inputs.embeddings], "labels": str(inputs.labels)}
+        return train_and_save(data, outdir, settings, chunk_length=inputs.chunk_length, sources=sources)
+    _check_fasta_inputs(inputs)
+    labelled = [(path, 1) for path in inputs.viral] + [(path, 0) for path in inputs.other]
+    sources = {
+        "viral": [str(path) for path in inputs.viral],
+        "other": [str(path) for path in inputs.other],
+        "dnabert": inputs.dnabert,
+        "esm": inputs.esm,
+        "drop_ambiguous_chunks": inputs.drop_ambiguous_chunks,
+    }
+    with _working_directory(inputs.workdir) as workdir:
+        data = embed_labelled_fasta(
+            labelled,
+            workdir,
+            chunk_length=inputs.chunk_length,
+            dnabert=inputs.dnabert,
+            esm=inputs.esm,
+            device=inputs.device,
+            drop_ambiguous_chunks=inputs.drop_ambiguous_chunks,
+        )
+        return train_and_save(data, outdir, settings, chunk_length=inputs.chunk_length, sources=sources)
+
+
+def _check_fasta_inputs(inputs: TrainInputs) -> None:
+    missing = [name for name in ("chunk_length", "dnabert", "esm") if getattr(inputs, name) is None]
+    if not inputs.viral or not inputs.other or missing:
+        raise InputError(
+            "FASTA training needs --viral and --other files and --chunk-length, --dnabert, --esm"
+            + (f" (missing: {', '.join('--' + m.replace('_', '-') for m in missing)})" if missing else "")
+        )
+
+
+@contextmanager
+def _working_directory(workdir: Path | None) -> Iterator[Path]:
+    """`workdir` as given, or a temporary directory that is removed when the block ends."""
+    if workdir is not None:
+        yield Path(workdir)
+        return
+    with tempfile.TemporaryDirectory(prefix="virnucpro-train-") as scratch:
+        yield Path(scratch)
 
 
 def embed_labelled_fasta(
@@ -84,8 +175,6 @@ def train_and_save(
     outdir: str | Path,
     settings: TrainSettings,
     *,
-    test_fraction: float = 0.1,
-    validation_fraction: float = 0.1,
     chunk_length: int | None = None,
     sources: dict | None = None,
 ) -> dict:
@@ -98,10 +187,14 @@ def train_and_save(
         The content of `metrics.json`.
     """
     from virnucpro.models.classifier import predict_proba, save_classifier
+    from virnucpro.train.trainer import train_classifier
 
     record_labels = {record: int(label) for record, label in zip(data.records, data.labels, strict=True)}
     assignment = split_records(
-        record_labels, seed=settings.seed, test_fraction=test_fraction, validation_fraction=validation_fraction
+        record_labels,
+        seed=settings.seed,
+        test_fraction=settings.test_fraction,
+        validation_fraction=settings.validation_fraction,
     )
     frame_set = np.array([assignment[r] for r in data.records])
     parts = {name: data.subset(frame_set == name) for name in SETS}
@@ -115,12 +208,7 @@ def train_and_save(
         "epochs_run": len(result.history),
         "best_validation_loss": result.best_validation_loss,
         "split": _split_sizes(record_labels, assignment, frame_set),
-        "settings": {
-            **dataclasses.asdict(settings),
-            "test_fraction": test_fraction,
-            "validation_fraction": validation_fraction,
-            "chunk_length": chunk_length,
-        },
+        "settings": {**dataclasses.asdict(settings), "chunk_length": chunk_length},
         "sources": sources or {},
         "history": result.history,
     }

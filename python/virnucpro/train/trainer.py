@@ -15,24 +15,10 @@ import torch
 from torch import nn
 
 from virnucpro.logging_setup import get_logger
-from virnucpro.models.classifier import DEFAULT_HIDDEN_DIM, MLPClassifier
+from virnucpro.models.classifier import MLPClassifier
+from virnucpro.train.settings import TrainSettings
 
 log = get_logger("train")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimisation settings; the defaults are the published ones (SGD, StepLR, patience 5)."""
-
-    epochs: int = 200
-    batch_size: int = 32
-    learning_rate: float = 0.0002
-    momentum: float = 0.9
-    lr_step: int = 10
-    lr_gamma: float = 0.85
-    patience: int = 5
-    hidden_dim: int = DEFAULT_HIDDEN_DIM
-    seed: int = 42
 
 
 @dataclass
