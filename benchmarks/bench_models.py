@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from virnucpro.config import EnvConfig
 from virnucpro.models.attention import select_backend
-from virnucpro.runner.collator import pack_window, window_bounds
+from virnucpro.runner.collator import pack_windows
 from virnucpro.runner.devices import CPU_TOKEN_BUDGET
 from virnucpro.runner.settings import RunnerSettings
 
@@ -67,13 +67,10 @@ def _to_batch(positions: list[int], tokens: Sequence[Sequence[int]], device: tor
 
 def packed_batches(token_lists: Sequence[Sequence[int]], budget: int, device: torch.device) -> list[Batch]:
     """The runner's batches: first-fit-decreasing within consecutive windows of about 16 budgets."""
-    lengths = [len(t) for t in token_lists]
-    batches = []
-    for start, end in window_bounds(lengths, budget * WINDOW_BATCHES):
-        window = list(range(start, end))
-        for positions, tokens in pack_window(window, [token_lists[p] for p in window], budget):
-            batches.append(_to_batch(positions, tokens, device, padded=False))
-    return batches
+    return [
+        _to_batch(positions, tokens, device, padded=False)
+        for positions, tokens in pack_windows(token_lists, budget, budget * WINDOW_BATCHES)
+    ]
 
 
 def padded_batches(token_lists: Sequence[Sequence[int]], budget: int, device: torch.device) -> list[Batch]:

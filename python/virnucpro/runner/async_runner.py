@@ -24,7 +24,7 @@ from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
 from virnucpro.models.precision import dtype_name
 from virnucpro.runner.checkpoints import CheckpointStore
-from virnucpro.runner.collator import PackedBatch, build_batch, pack_window
+from virnucpro.runner.collator import PackedBatch, build_batch, pack_windows, split_batch
 from virnucpro.runner.interrupts import Interrupted, StopRequest
 from virnucpro.runner.metrics import RunMetrics, peak_rss_bytes
 from virnucpro.runner.progress import ProgressReporter
@@ -192,38 +192,25 @@ class AsyncInferenceRunner:
         return False
 
     def _packed_batches(self, records: Sequence[Record], skip: frozenset[int]) -> Iterator[PackedBatch]:
-        """Tokenize in input order, cut windows of `window_batches` budgets, pack each by first-fit-decreasing.
+        """The batches still to compute, tokenized in input order and packed by the window rule.
 
-        Windows and bins depend only on the input and the initial budget, so a resumed run re-forms the
-        batches of an uninterrupted one; finished positions are dropped after packing.
+        Windows and bins depend only on the input and the initial budget (`collator.pack_windows`), so a
+        resumed run re-forms the batches of an uninterrupted one; finished positions are dropped after packing.
         """
-        window_tokens = self.settings.window_batches * self.settings.token_budget
-        indices: list[int] = []
-        tokens: list[list[int]] = []
-        total = 0
-        for position, record in enumerate(records):
-            token_ids = self.model.tokenize(record.sequence)
-            if len(token_ids) > self.settings.token_budget:
-                raise InputError(
-                    f"sequence {record.id} has {len(token_ids)} tokens, more than the token budget "
-                    f"{self.settings.token_budget}; raise --token-budget"
-                )
-            indices.append(position)
-            tokens.append(token_ids)
-            total += len(token_ids)
-            if total >= window_tokens or position == len(records) - 1:
-                yield from self._window_batches(records, indices, tokens, skip)
-                indices, tokens, total = [], [], 0
+        budget = self.settings.token_budget
+        token_lists = (self._tokenize(record) for record in records)
+        for positions, members in pack_windows(token_lists, budget, self.settings.window_batches * budget, skip=skip):
+            yield build_batch(positions, [records[p].id for p in positions], members, budget)
 
-    def _window_batches(
-        self, records: Sequence[Record], indices: list[int], tokens: list[list[int]], skip: frozenset[int]
-    ) -> Iterator[PackedBatch]:
-        """The batches of one window still to compute, packed with the initial budget."""
-        if all(i in skip for i in indices):
-            return
-        for positions, members in pack_window(indices, tokens, self.settings.token_budget, skip=skip):
-            ids = [records[p].id for p in positions]
-            yield build_batch(positions, ids, members, self.settings.token_budget)
+    def _tokenize(self, record: Record) -> list[int]:
+        """The record's token ids; raises InputError when they cannot fit in any batch."""
+        token_ids = self.model.tokenize(record.sequence)
+        if len(token_ids) > self.settings.token_budget:
+            raise InputError(
+                f"sequence {record.id} has {len(token_ids)} tokens, more than the token budget "
+                f"{self.settings.token_budget}; raise --token-budget"
+            )
+        return token_ids
 
     def _compute_all(self, batches: queue.Queue, state: _RunState) -> None:
         """Run every batch, keeping one in flight: upload k+1 while k computes, collect k-1 meanwhile."""
@@ -301,12 +288,8 @@ class AsyncInferenceRunner:
 
     def _split(self, batch: PackedBatch, state: _RunState, budget: int) -> list[PendingResult]:
         """Re-pack one batch's sequences with a smaller budget (at least its longest) and run the parts."""
-        cut = batch.cu_seqlens.tolist()
-        tokens = [batch.token_ids[cut[i] : cut[i + 1]].tolist() for i in range(len(batch.ids))]
-        id_of = dict(zip(batch.indices, batch.ids, strict=True))
         results: list[PendingResult] = []
-        for positions, members in pack_window(list(batch.indices), tokens, budget):
-            part = build_batch(positions, [id_of[p] for p in positions], members, budget)
+        for part in split_batch(batch, budget):
             results.extend(self._launch(self.stager.pin(part), state))
         return results
 

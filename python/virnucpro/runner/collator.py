@@ -8,7 +8,7 @@ budget; each window is packed on its own, so skipping finished batches never cha
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -75,22 +75,22 @@ def first_fit_decreasing(lengths: Sequence[int], budget: int) -> list[list[int]]
     return bins
 
 
-def window_bounds(lengths: Sequence[int], window_tokens: int) -> list[tuple[int, int]]:
-    """Consecutive half-open ranges of positions, each closed once its tokens reach `window_tokens`.
+def windows(token_lists: Iterable[Sequence[int]], window_tokens: int) -> Iterator[tuple[range, list[Sequence[int]]]]:
+    """The input cut into consecutive windows, each closed once its tokens reach `window_tokens`.
 
-    Depends only on the lengths and `window_tokens`, so every run over the same input finds the same
-    windows. The last window may hold fewer tokens.
+    Yields (input positions, their token lists) per window, as soon as the window closes, so the input
+    is tokenized lazily. The cut depends only on the lengths and `window_tokens`, so every run over the
+    same input finds the same windows; the last window may hold fewer tokens.
     """
-    bounds: list[tuple[int, int]] = []
-    start, total = 0, 0
-    for position, length in enumerate(lengths):
-        total += length
+    start, window, total = 0, [], 0
+    for tokens in token_lists:
+        window.append(tokens)
+        total += len(tokens)
         if total >= window_tokens:
-            bounds.append((start, position + 1))
-            start, total = position + 1, 0
-    if start < len(lengths):
-        bounds.append((start, len(lengths)))
-    return bounds
+            yield range(start, start + len(window)), window
+            start, window, total = start + len(window), [], 0
+    if window:
+        yield range(start, start + len(window)), window
 
 
 def build_batch(
@@ -110,6 +110,21 @@ def build_batch(
         max_seqlen=max(lengths),
         budget=budget,
     )
+
+
+def split_batch(batch: PackedBatch, budget: int) -> list[PackedBatch]:
+    """The batch's sequences re-packed by first-fit-decreasing into batches of at most `budget` tokens.
+
+    Used after a device out-of-memory error; each sequence keeps its position and ID. `budget` must be
+    at least the batch's longest sequence.
+    """
+    cut = batch.cu_seqlens.tolist()
+    tokens = [batch.token_ids[cut[i] : cut[i + 1]].tolist() for i in range(len(batch.ids))]
+    id_of = dict(zip(batch.indices, batch.ids, strict=True))
+    return [
+        build_batch(positions, [id_of[p] for p in positions], members, budget)
+        for positions, members in pack_window(batch.indices, tokens, budget)
+    ]
 
 
 def pack_window(
@@ -136,3 +151,23 @@ def pack_window(
         if kept:
             packed.append(([indices[p] for p in kept], [tokens[p] for p in kept]))
     return packed
+
+
+def pack_windows(
+    token_lists: Iterable[Sequence[int]], budget: int, window_tokens: int, *, skip: Container[int] = ()
+) -> Iterator[tuple[list[int], list[Sequence[int]]]]:
+    """The batches of a whole input: each of its `windows` packed on its own by `pack_window`.
+
+    Args:
+        token_lists: the input's token lists, in input order (an iterator is consumed lazily).
+        budget: token budget per bin.
+        window_tokens: where `windows` cuts the input.
+        skip: input positions already embedded; a window with nothing left is not packed at all.
+
+    Yields:
+        (input positions, token lists) per bin, window by window.
+    """
+    for positions, tokens in windows(token_lists, window_tokens):
+        if all(position in skip for position in positions):
+            continue
+        yield from pack_window(positions, tokens, budget, skip=skip)

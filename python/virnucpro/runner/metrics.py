@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 from dataclasses import asdict, dataclass
@@ -66,12 +65,3 @@ def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def current_rss_bytes() -> int:
-    """Resident set size now (Linux /proc; 0 where unavailable), for benchmarks that compare phases."""
-    try:
-        with open(f"/proc/{os.getpid()}/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0

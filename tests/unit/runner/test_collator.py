@@ -6,7 +6,14 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from virnucpro.runner.collator import build_batch, first_fit_decreasing, pack_window, window_bounds
+from virnucpro.runner.collator import (
+    build_batch,
+    first_fit_decreasing,
+    pack_window,
+    pack_windows,
+    split_batch,
+    windows,
+)
 
 
 def test_first_fit_goes_back_to_earlier_bins():
@@ -38,6 +45,11 @@ def test_every_item_once_and_no_bin_over_budget(lengths, budget):
         assert all(room < smallest for room in rooms[:later])
 
 
+def window_bounds(lengths, window_tokens):
+    """The windows of token lists of these lengths, as half-open ranges of positions."""
+    return [(w.start, w.stop) for w, _ in windows([[0] * n for n in lengths], window_tokens)]
+
+
 def test_windows_close_when_their_tokens_reach_the_threshold():
     # running sums 4, 9 (>=8: close), 3, 6, 12 (close), 2 (end)
     assert window_bounds([4, 5, 3, 3, 6, 2], 8) == [(0, 2), (2, 5), (5, 6)]
@@ -55,6 +67,27 @@ def test_skipping_drops_finished_positions_without_reshaping_other_bins():
     assert [len(t) for t in skipped[1][1]] == [3, 1]
 
 
+def test_whole_input_packs_window_by_window_and_reads_lazily():
+    # lengths 5 4 | 3 3 2 | 6: windows close at 9 and 8 tokens (threshold 8), the last holds 6
+    consumed = []
+
+    def token_lists():
+        for n in (5, 4, 3, 3, 2, 6):
+            consumed.append(n)
+            yield [1] * n
+
+    batches = pack_windows(token_lists(), 7, 8)
+    assert next(batches) == ([0], [[1] * 5])
+    assert consumed == [5, 4]  # the second window is not read before the first is packed
+    assert [positions for positions, _ in batches] == [[1], [2, 3], [4], [5]]
+    # a window whose positions are all finished is skipped; the others keep their bins
+    assert [p for p, _ in pack_windows([[1] * n for n in (5, 4, 3, 3, 2, 6)], 7, 8, skip={2, 3, 4})] == [
+        [0],
+        [1],
+        [5],
+    ]
+
+
 def test_packed_batch_tensors_and_fill_ratio():
     batch = build_batch([7, 3], ["a", "b"], [[1, 2, 3], [4, 5]], budget=10)
     assert batch.token_ids.tolist() == [1, 2, 3, 4, 5]
@@ -63,3 +96,13 @@ def test_packed_batch_tensors_and_fill_ratio():
     assert batch.cu_seqlens.dtype == torch.int32
     assert (batch.max_seqlen, batch.real_tokens, batch.fill_ratio) == (3, 5, 0.5)
     assert (batch.indices, batch.ids) == ((7, 3), ("a", "b"))
+
+
+def test_split_batch_keeps_each_sequence_with_its_position_and_id():
+    batch = build_batch([4, 9, 2], ["d", "i", "b"], [[1, 2, 3], [4, 5], [6, 7, 8, 9]], budget=9)
+    parts = split_batch(batch, 5)
+    # first-fit-decreasing with 5 tokens: [b (4)], [d (3), i (2)]
+    assert [(p.indices, p.ids, p.token_ids.tolist(), p.budget) for p in parts] == [
+        ((2,), ("b",), [6, 7, 8, 9], 5),
+        ((4, 9), ("d", "i"), [1, 2, 3, 4, 5], 5),
+    ]
