@@ -13,6 +13,9 @@ ALiBi bias -slope_h * |i - j| (DNABERT-S). Backends differ only in speed and whe
 - "block-diagonal": one SDPA call over the whole stream with a block-diagonal mask (CPU and CUDA).
 - "padded":         unpack to a (batch, max_len) padded batch with a key padding mask, the way the
                     reference ran; models may also run their whole forward padded (see `padded_attention`).
+
+A model builds one layout object per forward pass (`PackedLayout` or `PaddedLayout`) and hands it to
+every layer; a layer only calls `layout.attend(q, k, v, scale=...)`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import importlib.util
 import itertools
 import warnings
 import weakref
+from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -190,6 +195,56 @@ def padded_attention(
         bias = _apply_keep(bias, keep)
     out = _sdpa(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), bias, scale)
     return out.transpose(1, 2)
+
+
+class AttentionLayout(Protocol):
+    """How the tokens of one batch are laid out, and so how a layer attends over them."""
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float) -> torch.Tensor:
+        """softmax(scale * q.k + bias) v, each token attending only within its own sequence."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class PackedLayout:
+    """A packed token stream: `packed_attention` with the batch's bounds, the backend and optional ALiBi.
+
+    Attributes:
+        cu_seqlens: int (num_sequences + 1,) cumulative lengths; the same tensor for every layer (the
+            "flex" backend reuses its block mask while it sees the same tensor).
+        max_seqlen: the longest sequence, in tokens.
+        backend: one of `ALL_BACKENDS`.
+        alibi_slopes: float (heads,) or None.
+    """
+
+    cu_seqlens: torch.Tensor
+    max_seqlen: int
+    backend: str
+    alibi_slopes: torch.Tensor | None = None
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float) -> torch.Tensor:
+        """(total_tokens, heads, head_dim) in, the same shape out."""
+        return packed_attention(
+            q,
+            k,
+            v,
+            self.cu_seqlens,
+            self.max_seqlen,
+            scale=scale,
+            backend=self.backend,
+            alibi_slopes=self.alibi_slopes,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PaddedLayout:
+    """A (batch, seq_len) padded batch: `padded_attention` with its key padding mask (True = padding)."""
+
+    key_padding_mask: torch.Tensor
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float) -> torch.Tensor:
+        """(batch, seq_len, heads, head_dim) in, the same shape out."""
+        return padded_attention(q, k, v, self.key_padding_mask, scale=scale)
 
 
 def sequence_ids(cu_seqlens: torch.Tensor, total_tokens: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ from torch import nn
 
 from virnucpro.config import EnvConfig
 from virnucpro.errors import InputError
-from virnucpro.models.attention import packed_attention, select_backend
+from virnucpro.models.attention import AttentionLayout, PackedLayout, select_backend
 from virnucpro.models.dnabert_state import check_state_dict
 from virnucpro.models.dnabert_tokenizer import DnabertTokenizer
 from virnucpro.models.hf_checkpoint import (
@@ -27,7 +27,7 @@ from virnucpro.models.hf_checkpoint import (
     read_config,
     resolve_model_dir,
 )
-from virnucpro.models.precision import choose_precision
+from virnucpro.models.precision import Float32LayerNorm, choose_precision, place_network
 
 KIND = "dnabert-s"
 KIND_NAME = "DNABERT-S"
@@ -99,17 +99,6 @@ def alibi_slopes(num_heads: int) -> list[float]:
     return power_of_two(closest) + alibi_slopes(2 * closest)[0::2][: num_heads - closest]
 
 
-class Float32LayerNorm(nn.LayerNorm):
-    """LayerNorm computed in float32 whatever the activation dtype; the result is cast back.
-
-    Under bfloat16 the mean and variance of 768 values lose digits the post-LN stack then amplifies.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
-        return out.to(x.dtype)
-
-
 class DnabertEmbeddings(nn.Module):
     """Word plus token-type embeddings, then LayerNorm; no position embeddings (ALiBi replaces them)."""
 
@@ -134,13 +123,11 @@ class DnabertSelfAttention(nn.Module):
         self.head_dim = config.head_dim
         self.Wqkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
 
-    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
+    def forward(self, x: torch.Tensor, layout: AttentionLayout) -> torch.Tensor:
         total = x.shape[0]
         # The fused output is [Q | K | V], each H wide, each head a contiguous slice: (T, 3, heads, head_dim).
         q, k, v = self.Wqkv(x).view(total, 3, self.num_heads, self.head_dim).unbind(1)
-        context = packed_attention(
-            q, k, v, cu_seqlens, max_seqlen, scale=self.head_dim**-0.5, backend=backend, alibi_slopes=slopes
-        )  # (T, heads, head_dim)
+        context = layout.attend(q, k, v, scale=self.head_dim**-0.5)  # (T, heads, head_dim)
         return context.reshape(total, self.num_heads * self.head_dim)
 
 
@@ -164,8 +151,8 @@ class DnabertAttention(nn.Module):
         self.self = DnabertSelfAttention(config)
         self.output = DnabertSelfOutput(config)
 
-    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
-        return self.output(self.self(x, cu_seqlens, max_seqlen, slopes, backend), x)
+    def forward(self, x: torch.Tensor, layout: AttentionLayout) -> torch.Tensor:
+        return self.output(self.self(x, layout), x)
 
 
 class DnabertGluMlp(nn.Module):
@@ -194,8 +181,8 @@ class DnabertLayer(nn.Module):
         self.attention = DnabertAttention(config)
         self.mlp = DnabertGluMlp(config)
 
-    def forward(self, x: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, slopes: torch.Tensor, backend: str):
-        return self.mlp(self.attention(x, cu_seqlens, max_seqlen, slopes, backend))
+    def forward(self, x: torch.Tensor, layout: AttentionLayout) -> torch.Tensor:
+        return self.mlp(self.attention(x, layout))
 
 
 class DnabertEncoder(nn.Module):
@@ -224,8 +211,9 @@ class DnabertModel(nn.Module):
     ) -> torch.Tensor:
         """Hidden states (total_tokens, hidden) of the last layer; no final LayerNorm (there is none)."""
         x = self.embeddings(token_ids)  # (T, H)
+        layout = PackedLayout(cu_seqlens, max_seqlen, backend, alibi_slopes=slopes)
         for layer in self.encoder.layer:
-            x = layer(x, cu_seqlens, max_seqlen, slopes, backend)
+            x = layer(x, layout)
         return x
 
 
@@ -278,19 +266,6 @@ class DnabertS:
         """Pooled float32 embeddings (num_sequences, hidden) of a packed batch (see `EmbeddingModel`)."""
         hidden = self.network(token_ids, cu_seqlens, max_seqlen, slopes=self.slopes, backend=self.backend)
         return mean_pool(hidden, cu_seqlens)
-
-
-def place_network(network: DnabertModel, device: torch.device, dtype: torch.dtype) -> DnabertModel:
-    """Move `network` to `device` in `dtype` for inference, keeping LayerNorm parameters float32.
-
-    Returns:
-        `network` itself, in eval mode.
-    """
-    network.to(device=device, dtype=dtype).eval()
-    for module in network.modules():
-        if isinstance(module, Float32LayerNorm):
-            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
-    return network
 
 
 def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> DnabertS:

@@ -13,25 +13,25 @@ with `<pad>` and a key padding mask, the layout the reference used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from virnucpro.models.attention import packed_attention, padded_attention, positions_in_sequence, sequence_ids
+from virnucpro.models.attention import (
+    AttentionLayout,
+    PackedLayout,
+    PaddedLayout,
+    positions_in_sequence,
+    sequence_ids,
+)
 from virnucpro.models.esm2_alphabet import ALPHABET_SIZE, MASK_ID, PAD_ID, tokenize_protein
 from virnucpro.models.esm2_checkpoint import ESM2Config
-
-Attend = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+from virnucpro.models.precision import Float32LayerNorm, place_network
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm default, which fair-esm's ESM1bLayerNorm is without apex
 TOKEN_DROPOUT_TRAIN_RATIO = 0.15 * 0.8  # fraction of tokens masked in training; rescaled at inference
-
-
-def _layer_norm(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
-    """LayerNorm computed in float32 (its parameters are kept float32) whatever the activation dtype."""
-    return F.layer_norm(x.float(), norm.normalized_shape, norm.weight, norm.bias, norm.eps).to(x.dtype)
 
 
 def _rotary_tables(positions: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +54,7 @@ def _apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torc
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with rotary positions; the attention itself is delegated to `attend`."""
+    """Multi-head self-attention with rotary positions; the attention itself is the layout's."""
 
     def __init__(self, config: ESM2Config) -> None:
         super().__init__()
@@ -63,13 +63,15 @@ class SelfAttention(nn.Module):
         self.head_dim = config.head_dim
         self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(e, e) for _ in range(4))
 
-    def forward(self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor], attend: Attend) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor], layout: AttentionLayout
+    ) -> torch.Tensor:
         shape = (*x.shape[:-1], self.heads, self.head_dim)  # (..., E) => (..., H, Dh)
         q = (self.q_proj(x) * self.head_dim**-0.5).view(shape)  # fair-esm scales q before rotary
         k = self.k_proj(x).view(shape)
         v = self.v_proj(x).view(shape)
         q, k = _apply_rotary(q, *rotary), _apply_rotary(k, *rotary)
-        out = attend(q, k, v)  # scale already applied to q
+        out = layout.attend(q, k, v, scale=1.0)  # scale already applied to q
         return self.out_proj(out.reshape(x.shape))
 
 
@@ -80,15 +82,17 @@ class TransformerLayer(nn.Module):
         super().__init__()
         e = config.embed_dim
         self.self_attn = SelfAttention(config)
-        self.self_attn_layer_norm = nn.LayerNorm(e, eps=LAYER_NORM_EPS)
+        self.self_attn_layer_norm = Float32LayerNorm(e, eps=LAYER_NORM_EPS)
         self.fc1 = nn.Linear(e, config.ffn_dim)
         self.fc2 = nn.Linear(config.ffn_dim, e)
-        self.final_layer_norm = nn.LayerNorm(e, eps=LAYER_NORM_EPS)
+        self.final_layer_norm = Float32LayerNorm(e, eps=LAYER_NORM_EPS)
 
-    def forward(self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor], attend: Attend) -> torch.Tensor:
-        x = x + self.self_attn(_layer_norm(self.self_attn_layer_norm, x), rotary, attend)
+    def forward(
+        self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor], layout: AttentionLayout
+    ) -> torch.Tensor:
+        x = x + self.self_attn(self.self_attn_layer_norm(x), rotary, layout)
         # The erf form of GELU, as fair-esm's `gelu`; the tanh approximation gives different numbers.
-        hidden = F.gelu(self.fc1(_layer_norm(self.final_layer_norm, x)), approximate="none")
+        hidden = F.gelu(self.fc1(self.final_layer_norm(x)), approximate="none")
         return x + self.fc2(hidden)
 
 
@@ -100,7 +104,7 @@ class ESM2Encoder(nn.Module):
         self.config = config
         self.embed_tokens = nn.Embedding(ALPHABET_SIZE, config.embed_dim, padding_idx=PAD_ID)
         self.layers = nn.ModuleList(TransformerLayer(config) for _ in range(config.num_layers))
-        self.emb_layer_norm_after = nn.LayerNorm(config.embed_dim, eps=LAYER_NORM_EPS)
+        self.emb_layer_norm_after = Float32LayerNorm(config.embed_dim, eps=LAYER_NORM_EPS)
 
     def _embed(self, tokens: torch.Tensor, mask_ratio: torch.Tensor | None) -> torch.Tensor:
         """Token embeddings with fair-esm's inference-time token-dropout rescale.
@@ -115,12 +119,12 @@ class ESM2Encoder(nn.Module):
         x = x * (1 - TOKEN_DROPOUT_TRAIN_RATIO) / (1 - mask_ratio).unsqueeze(-1)
         return x.to(self.embed_tokens.weight.dtype)
 
-    def _run_layers(self, x: torch.Tensor, positions: torch.Tensor, attend: Attend) -> torch.Tensor:
+    def _run_layers(self, x: torch.Tensor, positions: torch.Tensor, layout: AttentionLayout) -> torch.Tensor:
         """All layers, then the final layer norm (fair-esm applies it to the last representation)."""
         rotary = _rotary_tables(positions, self.config.head_dim)
         for layer in self.layers:
-            x = layer(x, rotary, attend)
-        return _layer_norm(self.emb_layer_norm_after, x)
+            x = layer(x, rotary, layout)
+        return self.emb_layer_norm_after(x)
 
     def forward_packed(
         self, tokens: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int, *, backend: str
@@ -131,12 +135,9 @@ class ESM2Encoder(nn.Module):
         lengths = (cu_seqlens[1:] - cu_seqlens[:-1]).float()
         masks = torch.zeros_like(lengths).index_add_(0, seq, (tokens == MASK_ID).float())
         x = self._embed(tokens, (masks / lengths)[seq])
-
-        def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-            return packed_attention(q, k, v, cu_seqlens, max_seqlen, scale=1.0, backend=backend)
-
+        layout = PackedLayout(cu_seqlens, max_seqlen, backend)
         # Rotary positions restart at 0 at each sequence's <cls>, as if it were alone.
-        return self._run_layers(x, positions_in_sequence(cu_seqlens, total), attend)
+        return self._run_layers(x, positions_in_sequence(cu_seqlens, total), layout)
 
     def forward_padded(self, tokens: torch.Tensor) -> torch.Tensor:
         """Last-layer representation (B, L, E) of a batch (B, L) padded with `<pad>`, as the reference."""
@@ -144,12 +145,8 @@ class ESM2Encoder(nn.Module):
         lengths = (~padding).sum(-1, keepdim=True).float()
         x = self._embed(tokens, ((tokens == MASK_ID).sum(-1, keepdim=True) / lengths).expand(tokens.shape))
         x = x * (~padding).unsqueeze(-1).to(x.dtype)  # padding rows zeroed, as fair-esm
-
-        def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-            return padded_attention(q, k, v, padding, scale=1.0)
-
         positions = torch.arange(tokens.shape[1], device=tokens.device).expand(tokens.shape)
-        return self._run_layers(x, positions, attend)
+        return self._run_layers(x, positions, PaddedLayout(padding))
 
 
 class ESM2Model:
@@ -243,8 +240,5 @@ def build_esm2(
     with torch.device("meta"):
         encoder = ESM2Encoder(config)
     encoder.load_state_dict(state_dict, strict=True, assign=True)
-    encoder = encoder.to(device=device, dtype=dtype)
-    for module in encoder.modules():
-        if isinstance(module, nn.LayerNorm):
-            module.float()
+    place_network(encoder, device, dtype)
     return ESM2Model(encoder, model_id=model_id, fingerprint=fingerprint, backend=backend, dtype=dtype)

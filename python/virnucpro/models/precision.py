@@ -1,16 +1,22 @@
 """The precision policy, in one place: which dtype a model computes in on which device.
 
 - CPU: float32 (bfloat16 matmuls on CPU are slow and gain nothing).
-- CUDA: bfloat16 weights and activations by default; LayerNorm, softmax, rotary/ALiBi tables and the
-  pooled mean are still computed in float32 (the models do that at the lines concerned).
+- CUDA: bfloat16 weights and activations by default; LayerNorm (`Float32LayerNorm`, kept float32 by
+  `place_network`), softmax, rotary/ALiBi tables and the pooled mean are still computed in float32.
 - `VIRNUCPRO_DISABLE_FP16=1`: float32 everywhere, also on CUDA.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from virnucpro.config import EnvConfig
+
+Network = TypeVar("Network", bound=nn.Module)
 
 
 def choose_precision(device: torch.device, env: EnvConfig) -> torch.dtype:
@@ -43,3 +49,27 @@ def describe_precision(device: torch.device, dtype: torch.dtype, env: EnvConfig)
 def dtype_name(dtype: torch.dtype) -> str:
     """'float32' / 'bfloat16': the short name used in logs and embedding-file metadata."""
     return str(dtype).removeprefix("torch.")
+
+
+class Float32LayerNorm(nn.LayerNorm):
+    """LayerNorm computed in float32 whatever the activation dtype; the result is cast back.
+
+    Under bfloat16 the mean and variance of hundreds of values lose digits that deep stacks amplify.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
+        return out.to(x.dtype)
+
+
+def place_network(network: Network, device: torch.device, dtype: torch.dtype) -> Network:
+    """Move `network` to `device` in `dtype` for inference, keeping `Float32LayerNorm` parameters float32.
+
+    Returns:
+        `network` itself, in eval mode.
+    """
+    network.to(device=device, dtype=dtype).eval()
+    for module in network.modules():
+        if isinstance(module, Float32LayerNorm):
+            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
+    return network
