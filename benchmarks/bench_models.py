@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         ),
     }
     for label, (pair, kind) in models.items():
-        config = pair["packed"].encoder.config if kind == "esm2" else pair["packed"].network.config
+        config = pair["packed"].network.config
         for mix in args.mixes:
             lengths = synthetic.frame_lengths(mix, frames, args.seed)
             if kind == "esm2":

@@ -163,10 +163,10 @@ def _report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
 
 
 def _random_esm2(directory: Path, args: argparse.Namespace) -> str:
-    from virnucpro.models.esm2_checkpoint import write_test_checkpoint
+    from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint
 
     path = directory / f"esm2_t{args.layers}_bench.pt"
-    write_test_checkpoint(path, num_layers=args.layers, embed_dim=args.embed_dim, heads=args.heads, seed=args.seed)
+    write_esm2_checkpoint(path, num_layers=args.layers, embed_dim=args.embed_dim, heads=args.heads, seed=args.seed)
     return str(path)
 
 

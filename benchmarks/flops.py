@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from virnucpro.models.dnabert_s import DnabertConfig
-from virnucpro.models.esm2_checkpoint import ESM2Config
+from virnucpro.models.dnabert_s import DnabertSConfig
+from virnucpro.models.esm2 import ESM2Config
 
 # Dense bfloat16 tensor-core peak (no sparsity) by device-name fragment, FLOP/s; H200 and H100 SXM share
 # the GH100 compute figure (989.4 TFLOP/s), rounded to 990 as in the project's goal.
@@ -35,7 +35,7 @@ def esm2_flops(config: ESM2Config, lengths: Iterable[int]) -> float:
     return total * config.num_layers
 
 
-def dnabert_flops(config: DnabertConfig, lengths: Iterable[int]) -> float:
+def dnabert_flops(config: DnabertSConfig, lengths: Iterable[int]) -> float:
     """Forward matmul FLOPs of DNABERT-S over sequences of `lengths` tokens."""
     h, i = config.hidden_size, config.intermediate_size
     total = 0.0

@@ -143,7 +143,7 @@ def section_esm2(ctx: Context) -> dict[str, object]:
     pair = bench_models.esm2_pair(ctx.plan.esm_shape, ctx.device, ctx.dtype, SEED)
     common.synchronize(ctx.device)
     build_s = time.perf_counter() - started
-    config = pair["packed"].encoder.config
+    config = pair["packed"].network.config
     rows = []
     for mix in synthetic.MIXES:
         tokens = synthetic.esm2_tokens(synthetic.frame_lengths(mix, ctx.plan.frames_per_mix, SEED), SEED)
@@ -210,7 +210,7 @@ def section_runner(ctx: Context) -> dict[str, object]:
     reset_memory(ctx.device)
     result = AsyncInferenceRunner(model, settings, progress_bar=False).run(frames)
     metrics = result.metrics
-    useful = flops.esm2_flops(model.encoder.config, [len(model.tokenize(p)) for p in proteins])
+    useful = flops.esm2_flops(model.network.config, [len(model.tokenize(p)) for p in proteins])
     naive_s = common.time_call(lambda: naive_loop(model, proteins[: ctx.plan.naive_frames]), ctx.device)
     runner_fps = len(frames) / metrics.wall_s
     naive_fps = ctx.plan.naive_frames / naive_s

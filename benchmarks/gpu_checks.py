@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import torch
 from virnucpro.config import EnvConfig
 from virnucpro.models.attention import select_backend
-from virnucpro.models.dnabert_s import DnabertConfig
-from virnucpro.models.esm2_checkpoint import ESM2Config
+from virnucpro.models.dnabert_s import DnabertSConfig
+from virnucpro.models.esm2 import ESM2Config
 
 from benchmarks import synthetic
 from benchmarks.bench_models import packed_batches, run_batches
@@ -28,20 +28,20 @@ def mixed_lengths(frames: int, seed: int) -> list[int]:
     return lengths[:frames]
 
 
-def _tokens(config: ESM2Config | DnabertConfig, lengths: Sequence[int], seed: int) -> list[list[int]]:
+def _tokens(config: ESM2Config | DnabertSConfig, lengths: Sequence[int], seed: int) -> list[list[int]]:
     if isinstance(config, ESM2Config):
         return synthetic.esm2_tokens(lengths, seed)
     return synthetic.dnabert_tokens(lengths, config.vocab_size, seed)
 
 
-def _model(config: ESM2Config | DnabertConfig, device: torch.device, dtype: torch.dtype, backend: str, seed: int):
+def _model(config: ESM2Config | DnabertSConfig, device: torch.device, dtype: torch.dtype, backend: str, seed: int):
     if isinstance(config, ESM2Config):
         return random_esm2(config, device=device, dtype=dtype, backend=backend, seed=seed)
     return random_dnabert(config, device=device, dtype=dtype, backend=backend, seed=seed)
 
 
-def _auto_backend(config: ESM2Config | DnabertConfig, device: torch.device, dtype: torch.dtype) -> str:
-    return select_backend(device, EnvConfig(), None, alibi=isinstance(config, DnabertConfig), dtype=dtype)
+def _auto_backend(config: ESM2Config | DnabertSConfig, device: torch.device, dtype: torch.dtype) -> str:
+    return select_backend(device, EnvConfig(), None, alibi=isinstance(config, DnabertSConfig), dtype=dtype)
 
 
 def _embed(model, tokens: Sequence[Sequence[int]]) -> torch.Tensor:
@@ -60,7 +60,7 @@ def centred_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def bf16_vs_fp32(
-    config: ESM2Config | DnabertConfig, device: torch.device, frames: int, seed: int
+    config: ESM2Config | DnabertSConfig, device: torch.device, frames: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-frame (cosine, centred cosine) of the production bfloat16 path against a float32 reference.
 
@@ -79,7 +79,7 @@ def bf16_vs_fp32(
 
 
 def packed_vs_padded(
-    config: ESM2Config | DnabertConfig, device: torch.device, dtype: torch.dtype, frames: int, seed: int
+    config: ESM2Config | DnabertSConfig, device: torch.device, dtype: torch.dtype, frames: int, seed: int
 ) -> tuple[str, torch.Tensor]:
     """The automatic packed backend and the padded layout, same weights: (backend, per-frame centred cosine)."""
     tokens = _tokens(config, mixed_lengths(frames, seed), seed)

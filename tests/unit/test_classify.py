@@ -11,7 +11,8 @@ from virnucpro.cli import cli
 from virnucpro.errors import InputError
 from virnucpro.io.embeddings import EmbeddingTable, write_embeddings
 from virnucpro.io.scores import read_scores
-from virnucpro.models.classifier import MLPClassifier, save_as_original, write_test_classifier
+from virnucpro.models.classifier import MLPClassifier
+from virnucpro.models.tiny_checkpoints import save_as_original, write_test_classifier
 
 IDS = ["r1_chunk_1F1", "r1_chunk_1R2", "r2_chunk_1F3", "r2_chunk_2F1", "r3_chunk_1R1"]
 

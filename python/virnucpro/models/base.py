@@ -1,10 +1,11 @@
 """The contract between the inference runner and a model: tokenize, packed forward, pool.
 
-The runner is generic over this protocol; ESM-2 and DNABERT-S are two implementations of it.
+The runner is generic over this protocol; `ESM2Embedder` and `DnabertSEmbedder` implement it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import torch
@@ -45,3 +46,17 @@ class EmbeddingModel(Protocol):
             max_seqlen: the longest sequence in the batch, in tokens.
         """
         ...
+
+
+def pack_tokens(token_lists: Sequence[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Concatenate token lists into (token_ids int64, cu_seqlens int32, max_seqlen) on `device`."""
+    lengths = [len(tokens) for tokens in token_lists]
+    token_ids = torch.tensor([t for tokens in token_lists for t in tokens], dtype=torch.int64, device=device)
+    cu_seqlens = torch.tensor([0, *lengths], dtype=torch.int32).cumsum(0, dtype=torch.int32).to(device)
+    return token_ids, cu_seqlens, max(lengths)
+
+
+def embed_sequences(model: EmbeddingModel, sequences: Sequence[str]) -> torch.Tensor:
+    """Embed a few sequences in one packed batch (for small inputs and tests; the runner batches large ones)."""
+    token_ids, cu_seqlens, max_seqlen = pack_tokens([model.tokenize(s) for s in sequences], model.device)
+    return model.embed_packed(token_ids, cu_seqlens, max_seqlen)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -360,65 +359,3 @@ def predict_proba(model: nn.Module, features: np.ndarray) -> np.ndarray:
             out.append(torch.softmax(model(batch.float()), dim=1).numpy())
     num_class = model.output_layer.out_features
     return np.concatenate(out) if out else np.zeros((0, num_class), dtype=np.float32)
-
-
-class _OriginalMLPClassifier(nn.Module):
-    """The training script's class as it was pickled (attribute order and init included; forward unused)."""
-
-    def __init__(self, input_dim: int, hidden_dim: int, num_class: int) -> None:
-        super().__init__()
-        self.hidden_layer = nn.Linear(input_dim, hidden_dim)
-        self.bn1 = nn.BatchNorm1d(hidden_dim)
-        self.output_layer = nn.Linear(hidden_dim, num_class)
-        self.dropout = nn.Dropout(0.5)
-        nn.init.xavier_uniform_(self.hidden_layer.weight)
-        nn.init.xavier_uniform_(self.output_layer.weight)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.hidden_layer(x)))
-        return self.output_layer(self.dropout(x))
-
-
-# Pickle records a class by module and name; the published files name `__main__.MLPClassifier`.
-_OriginalMLPClassifier.__module__ = "__main__"
-_OriginalMLPClassifier.__qualname__ = "MLPClassifier"
-_OriginalMLPClassifier.__name__ = "MLPClassifier"
-
-
-def save_as_original(path: str | Path, state: dict[str, torch.Tensor]) -> None:
-    """`torch.save` a whole `__main__.MLPClassifier` module holding `state`, as the training script did."""
-    hidden_dim, input_dim = state["hidden_layer.weight"].shape
-    num_class = state["output_layer.weight"].shape[0]
-    module = _OriginalMLPClassifier(int(input_dim), int(hidden_dim), int(num_class))
-    module.load_state_dict(state)
-    main = sys.modules["__main__"]
-    missing = object()
-    previous = getattr(main, "MLPClassifier", missing)
-    # pickle checks that __main__.MLPClassifier is the class it is saving, so expose it for the save only
-    main.MLPClassifier = _OriginalMLPClassifier
-    try:
-        torch.save(module.eval(), path)
-    finally:
-        if previous is missing:
-            del main.MLPClassifier
-        else:
-            main.MLPClassifier = previous
-
-
-def write_test_classifier(path: str | Path, input_dim: int, seed: int, hidden_dim: int = DEFAULT_HIDDEN_DIM) -> None:
-    """Write a tiny, seeded classifier in the published pickled-module form (for tests and the demo).
-
-    BatchNorm gets non-trivial running statistics so that scoring in train mode would give other numbers.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        module = _OriginalMLPClassifier(input_dim, hidden_dim, len(CLASS_NAMES))
-    state = {k: v.clone() for k, v in module.state_dict().items()}
-    state["bn1.running_mean"] = torch.randn(hidden_dim, generator=generator) * 0.05
-    # small variances spread the tiny models' embeddings (hidden-unit spread about 0.1) over both classes
-    state["bn1.running_var"] = torch.rand(hidden_dim, generator=generator) * 0.015 + 0.005
-    state["bn1.weight"] = torch.rand(hidden_dim, generator=generator) + 0.5
-    state["bn1.bias"] = torch.randn(hidden_dim, generator=generator) * 0.1
-    state["bn1.num_batches_tracked"] = torch.tensor(1000, dtype=torch.long)
-    save_as_original(path, state)

@@ -1,40 +1,27 @@
-"""DNABERT-S (DNABERT-2 / MosaicBERT architecture) in plain PyTorch, run on packed sequences.
+"""DNABERT-S: its shape, the network (DNABERT-2 / MosaicBERT on packed sequences) and the embedder.
 
-Loads the published Hugging Face directory of `zhihan1996/DNABERT-S` with its own state-dict key names,
-without its remote code (no `trust_remote_code`, no Triton). The forward is the reference one: ids only,
-token types all zero, post-LN layers with a GLU feed-forward, ALiBi instead of position embeddings.
+The network is plain PyTorch with the module and parameter names of the published `zhihan1996/DNABERT-S`
+state dict; its remote code is never run (no `trust_remote_code`, no Triton). The forward is the
+reference one: ids only, token types all zero, post-LN layers with a GLU feed-forward, ALiBi instead of
+position embeddings.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from virnucpro.config import EnvConfig
-from virnucpro.errors import InputError
-from virnucpro.models.attention import AttentionLayout, PackedLayout, select_backend
-from virnucpro.models.dnabert_state import check_state_dict
-from virnucpro.models.dnabert_tokenizer import DnabertTokenizer
-from virnucpro.models.hf_checkpoint import (
-    find_model_files,
-    fingerprint_files,
-    load_state_dict,
-    read_config,
-    resolve_model_dir,
-)
-from virnucpro.models.precision import Float32LayerNorm, choose_precision, place_network
-
-KIND = "dnabert-s"
-KIND_NAME = "DNABERT-S"
+from virnucpro.models.attention import AttentionLayout, PackedLayout
+from virnucpro.models.dnabert_s_tokenizer import DnabertTokenizer
+from virnucpro.models.precision import Float32LayerNorm
 
 
 @dataclass(frozen=True)
-class DnabertConfig:
+class DnabertSConfig:
     """The hyperparameters of `config.json` that the forward depends on."""
 
     hidden_size: int
@@ -48,38 +35,6 @@ class DnabertConfig:
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
-
-    @classmethod
-    def from_json(cls, data: dict[str, object], path: Path) -> DnabertConfig:
-        """Read and check the fields; every problem names `path` and the field.
-
-        Raises:
-            InputError: a missing or non-positive field, or a hidden size the heads do not divide.
-        """
-        values: dict[str, object] = {}
-        for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size"):
-            values[name] = _positive_int(data, name, path)
-        values["type_vocab_size"] = _positive_int(data, "type_vocab_size", path, default=2)
-        eps = data.get("layer_norm_eps", 1e-12)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or eps <= 0:
-            raise InputError(f"{path}: layer_norm_eps must be a positive number, found {eps!r}")
-        config = cls(**values, layer_norm_eps=float(eps))  # type: ignore[arg-type]
-        if config.hidden_size % config.num_attention_heads:
-            raise InputError(
-                f"{path}: hidden_size {config.hidden_size} is not divisible by "
-                f"num_attention_heads {config.num_attention_heads}"
-            )
-        return config
-
-
-def _positive_int(data: dict[str, object], name: str, path: Path, default: int | None = None) -> int:
-    """One positive integer field of `config.json`."""
-    value = data.get(name, default)
-    if value is None:
-        raise InputError(f"{path}: config.json has no {name!r}; is this a DNABERT-S model directory?")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{path}: {name} must be a positive integer, found {value!r}")
-    return value
 
 
 def alibi_slopes(num_heads: int) -> list[float]:
@@ -102,7 +57,7 @@ def alibi_slopes(num_heads: int) -> list[float]:
 class DnabertEmbeddings(nn.Module):
     """Word plus token-type embeddings, then LayerNorm; no position embeddings (ALiBi replaces them)."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
@@ -117,7 +72,7 @@ class DnabertEmbeddings(nn.Module):
 class DnabertSelfAttention(nn.Module):
     """Fused QKV projection and attention confined to each packed sequence, with ALiBi."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.num_heads = config.num_attention_heads
         self.head_dim = config.head_dim
@@ -134,7 +89,7 @@ class DnabertSelfAttention(nn.Module):
 class DnabertSelfOutput(nn.Module):
     """Output projection, then post-LN around the residual."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.LayerNorm = Float32LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
@@ -146,7 +101,7 @@ class DnabertSelfOutput(nn.Module):
 class DnabertAttention(nn.Module):
     """`attention.self` and `attention.output`, named as in the checkpoint."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.self = DnabertSelfAttention(config)
         self.output = DnabertSelfOutput(config)
@@ -158,7 +113,7 @@ class DnabertAttention(nn.Module):
 class DnabertGluMlp(nn.Module):
     """Gated feed-forward: GELU(first half) * second half, projected back, post-LN around the residual."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.intermediate_size = config.intermediate_size
         self.gated_layers = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=False)
@@ -176,7 +131,7 @@ class DnabertGluMlp(nn.Module):
 class DnabertLayer(nn.Module):
     """One encoder layer: attention block, then GLU block, each post-LN."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.attention = DnabertAttention(config)
         self.mlp = DnabertGluMlp(config)
@@ -188,19 +143,19 @@ class DnabertLayer(nn.Module):
 class DnabertEncoder(nn.Module):
     """The layer stack; `encoder.layer.{i}` in the checkpoint."""
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.layer = nn.ModuleList(DnabertLayer(config) for _ in range(config.num_hidden_layers))
 
 
-class DnabertModel(nn.Module):
+class DnabertS(nn.Module):
     """The DNABERT-2 encoder over a packed token stream; returns the last layer's hidden states.
 
     The checkpoint's `pooler.dense.*` is not part of the embedding, so it has no module here; the loader
     checks and drops it.
     """
 
-    def __init__(self, config: DnabertConfig) -> None:
+    def __init__(self, config: DnabertSConfig) -> None:
         super().__init__()
         self.config = config
         self.embeddings = DnabertEmbeddings(config)
@@ -230,14 +185,17 @@ def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
     return ((running[ends - 1] - before) / lengths[:, None]).to(torch.float32)
 
 
-class DnabertS:
-    """A loaded DNABERT-S ready to embed packed batches (the runner's `EmbeddingModel`)."""
+class DnabertSEmbedder:
+    """A placed `DnabertS` network and its tokenizer, ready to embed packed batches (an `EmbeddingModel`).
 
-    kind = KIND
+    Device and dtype are read from the network, which `precision.place_network` has put in place.
+    """
+
+    kind = "dnabert-s"
 
     def __init__(
         self,
-        network: DnabertModel,
+        network: DnabertS,
         tokenizer: DnabertTokenizer,
         *,
         model_id: str,
@@ -245,7 +203,7 @@ class DnabertS:
         backend: str,
     ) -> None:
         parameter = next(network.parameters())
-        self.network = network
+        self.network = network.eval()
         self.tokenizer = tokenizer
         self.model_id = model_id
         self.fingerprint = fingerprint
@@ -266,40 +224,3 @@ class DnabertS:
         """Pooled float32 embeddings (num_sequences, hidden) of a packed batch (see `EmbeddingModel`)."""
         hidden = self.network(token_ids, cu_seqlens, max_seqlen, slopes=self.slopes, backend=self.backend)
         return mean_pool(hidden, cu_seqlens)
-
-
-def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> DnabertS:
-    """Load a DNABERT-S model directory (or a hub ID from the local cache) onto `device`.
-
-    Args:
-        model: a Hugging Face model directory with config.json, tokenizer.json and pytorch_model.bin or
-            model.safetensors; or a hub ID such as `zhihan1996/DNABERT-S` found in the local HF cache.
-        device: where to run.
-        env: runtime settings (precision policy, packing switch).
-        backend: an attention backend name, or None / "auto" to choose one.
-
-    Returns:
-        A `DnabertS`, in eval mode, ready for `embed_packed`.
-
-    Raises:
-        InputError: missing files, a damaged or foreign checkpoint, or keys / shapes that do not match
-            config.json; every message names the path.
-        ConfigError: an attention backend that cannot run here.
-    """
-    files = find_model_files(resolve_model_dir(model), KIND_NAME)
-    config = DnabertConfig.from_json(read_config(files.config), files.config)
-    tokenizer = DnabertTokenizer(files.tokenizer)
-    if tokenizer.vocab_size > config.vocab_size:
-        raise InputError(
-            f"{files.tokenizer}: tokenizer has {tokenizer.vocab_size} tokens but {files.config} says "
-            f"vocab_size {config.vocab_size}; they belong to different models"
-        )
-    network = DnabertModel(config)
-    state = check_state_dict(load_state_dict(files.weights, KIND_NAME), network.state_dict(), files.weights)
-    network.load_state_dict(state, strict=True)
-    device = torch.device(device)
-    dtype = choose_precision(device, env)
-    place_network(network, device, dtype)
-    chosen = select_backend(device, env, backend, alibi=True, dtype=dtype)
-    fingerprint = fingerprint_files([files.weights, files.tokenizer, files.config])
-    return DnabertS(network, tokenizer, model_id=model, fingerprint=fingerprint, backend=chosen)

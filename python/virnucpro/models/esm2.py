@@ -1,4 +1,4 @@
-"""ESM-2 as an embedding model: fair-esm's forward pass, run on packed token streams.
+"""ESM-2: its shape, the network (fair-esm's forward pass on packed token streams) and the embedder.
 
 Numerics follow fair-esm 2.0.0 (`esm/model/esm2.py`, `esm/modules.py`) exactly: token-dropout rescale
 of the embeddings, pre-LN layers with erf GELU, q scaled by head_dim^-0.5 then rotary on the full head
@@ -13,7 +13,7 @@ with `<pad>` and a key padding mask, the layout the reference used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,11 +27,36 @@ from virnucpro.models.attention import (
     sequence_ids,
 )
 from virnucpro.models.esm2_alphabet import ALPHABET_SIZE, MASK_ID, PAD_ID, tokenize_protein
-from virnucpro.models.esm2_checkpoint import ESM2Config
-from virnucpro.models.precision import Float32LayerNorm, place_network
+from virnucpro.models.precision import Float32LayerNorm
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm default, which fair-esm's ESM1bLayerNorm is without apex
 TOKEN_DROPOUT_TRAIN_RATIO = 0.15 * 0.8  # fraction of tokens masked in training; rescaled at inference
+
+
+@dataclass(frozen=True)
+class ESM2Config:
+    """Shape of an ESM-2 model, read from the checkpoint's `cfg` (never assumed).
+
+    Attributes:
+        num_layers: transformer layers; the embedding is the last one's output.
+        embed_dim: hidden width (2560 for the 3B model).
+        attention_heads: heads per layer; head_dim = embed_dim / attention_heads.
+        token_dropout: whether embeddings are rescaled by (1 - 0.15*0.8) / (1 - mask fraction).
+    """
+
+    num_layers: int
+    embed_dim: int
+    attention_heads: int
+    token_dropout: bool
+
+    @property
+    def ffn_dim(self) -> int:
+        """fair-esm's ESM2 always builds its feed-forward layer 4x wider than the model."""
+        return 4 * self.embed_dim
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.attention_heads
 
 
 def _rotary_tables(positions: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +121,7 @@ class TransformerLayer(nn.Module):
         return x + self.fc2(hidden)
 
 
-class ESM2Encoder(nn.Module):
+class ESM2(nn.Module):
     """The ESM-2 encoder (no language-model or contact head); parameter names match fair-esm's."""
 
     def __init__(self, config: ESM2Config) -> None:
@@ -149,22 +174,24 @@ class ESM2Encoder(nn.Module):
         return self._run_layers(x, positions, PaddedLayout(padding))
 
 
-class ESM2Model:
-    """A loaded ESM-2 ready to embed packed batches: implements `virnucpro.models.base.EmbeddingModel`."""
+class ESM2Embedder:
+    """A placed `ESM2` network ready to embed packed batches (an `EmbeddingModel`).
+
+    Device and dtype are read from the network, which `precision.place_network` has put in place.
+    """
 
     kind = "esm2"
 
-    def __init__(
-        self, encoder: ESM2Encoder, *, model_id: str, fingerprint: str, backend: str, dtype: torch.dtype
-    ) -> None:
-        self.encoder = encoder.eval()
+    def __init__(self, network: ESM2, *, model_id: str, fingerprint: str, backend: str) -> None:
+        parameter = next(network.parameters())
+        self.network = network.eval()
         self.model_id = model_id
         self.fingerprint = fingerprint
         self.backend = backend
-        self.dtype = dtype
-        self.device = encoder.embed_tokens.weight.device
-        self.embedding_dim = encoder.config.embed_dim
-        self.num_layers = encoder.config.num_layers
+        self.device = parameter.device
+        self.dtype = parameter.dtype
+        self.embedding_dim = network.config.embed_dim
+        self.num_layers = network.config.num_layers
 
     def tokenize(self, sequence: str) -> list[int]:
         """`<cls>` + up to 1024 residues + `<eos>` (see `esm2_alphabet.tokenize_protein`)."""
@@ -175,23 +202,10 @@ class ESM2Model:
         """float32 (num_sequences, embed_dim): mean of the last layer over each sequence's residues."""
         if self.backend == "padded":
             tokens = _pad(token_ids, cu_seqlens, max_seqlen)
-            hidden = self.encoder.forward_padded(tokens)
+            hidden = self.network.forward_padded(tokens)
             return _mean_residues_padded(hidden, tokens)
-        hidden = self.encoder.forward_packed(token_ids, cu_seqlens, max_seqlen, backend=self.backend)
+        hidden = self.network.forward_packed(token_ids, cu_seqlens, max_seqlen, backend=self.backend)
         return _mean_residues_packed(hidden, cu_seqlens)
-
-    def embed_sequences(self, sequences: Sequence[str]) -> torch.Tensor:
-        """Embed a few proteins in one packed batch (convenience for small inputs and tests)."""
-        token_ids, cu_seqlens, max_seqlen = pack_tokens([self.tokenize(s) for s in sequences], self.device)
-        return self.embed_packed(token_ids, cu_seqlens, max_seqlen)
-
-
-def pack_tokens(token_lists: Sequence[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Concatenate token lists into (token_ids int64, cu_seqlens int32, max_seqlen) on `device`."""
-    lengths = [len(tokens) for tokens in token_lists]
-    token_ids = torch.tensor([t for tokens in token_lists for t in tokens], dtype=torch.int64, device=device)
-    cu_seqlens = torch.tensor([0, *lengths], dtype=torch.int32).cumsum(0, dtype=torch.int32).to(device)
-    return token_ids, cu_seqlens, max(lengths)
 
 
 def _pad(token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
@@ -224,21 +238,3 @@ def _mean_residues_padded(hidden: torch.Tensor, tokens: torch.Tensor) -> torch.T
     residue = (positions[None, :] > 0) & (positions[None, :] < (lengths - 1)[:, None])
     sums = (hidden.float() * residue.unsqueeze(-1)).sum(1)
     return sums / (lengths - 2).unsqueeze(-1).float()
-
-
-def build_esm2(
-    config: ESM2Config,
-    state_dict: dict[str, torch.Tensor],
-    *,
-    device: torch.device,
-    dtype: torch.dtype,
-    backend: str,
-    model_id: str,
-    fingerprint: str,
-) -> ESM2Model:
-    """An ESM2Model from checked weights: matrices in `dtype`, layer-norm parameters kept in float32."""
-    with torch.device("meta"):
-        encoder = ESM2Encoder(config)
-    encoder.load_state_dict(state_dict, strict=True, assign=True)
-    place_network(encoder, device, dtype)
-    return ESM2Model(encoder, model_id=model_id, fingerprint=fingerprint, backend=backend, dtype=dtype)

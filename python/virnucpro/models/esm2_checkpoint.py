@@ -1,4 +1,4 @@
-"""ESM-2 checkpoints in fair-esm's file layout: find them, read them safely, write tiny test ones.
+"""ESM-2 checkpoints in fair-esm's file layout: resolve a name or path, read it safely, check it, load it.
 
 A checkpoint `<name>.pt` is a dict `{"model": state_dict, "cfg": {"model": argparse.Namespace(...)}}`
 whose keys carry the prefixes `encoder.sentence_encoder.` or `encoder.`. fair-esm also requires
@@ -8,46 +8,24 @@ whose keys carry the prefixes `encoder.sentence_encoder.` or `encoder.`. fair-es
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from virnucpro.config import EnvConfig
 from virnucpro.errors import InputError
-from virnucpro.models.esm2_alphabet import ALPHABET_SIZE, PAD_ID
+from virnucpro.models.attention import select_backend
+from virnucpro.models.esm2 import ESM2, ESM2Config, ESM2Embedder
+from virnucpro.models.esm2_alphabet import ALPHABET_SIZE
+from virnucpro.models.precision import choose_precision, place_network
 
 _PREFIX = re.compile(r"^(encoder\.sentence_encoder\.|encoder\.)")
 # Present in real files, not needed to embed: accepted and ignored.
 _OPTIONAL = re.compile(r"^(lm_head\.|contact_head\.|layers\.\d+\.self_attn\.rot_emb\.inv_freq$)")
 _DOWNLOAD_URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
-
-
-@dataclass(frozen=True)
-class ESM2Config:
-    """Shape of an ESM-2 model, read from the checkpoint's `cfg` (never assumed).
-
-    Attributes:
-        num_layers: transformer layers; the embedding is the last one's output.
-        embed_dim: hidden width (2560 for the 3B model).
-        attention_heads: heads per layer; head_dim = embed_dim / attention_heads.
-        token_dropout: whether embeddings are rescaled by (1 - 0.15*0.8) / (1 - mask fraction).
-    """
-
-    num_layers: int
-    embed_dim: int
-    attention_heads: int
-    token_dropout: bool
-
-    @property
-    def ffn_dim(self) -> int:
-        """fair-esm's ESM2 always builds its feed-forward layer 4x wider than the model."""
-        return 4 * self.embed_dim
-
-    @property
-    def head_dim(self) -> int:
-        return self.embed_dim // self.attention_heads
 
 
 def expected_shapes(config: ESM2Config) -> dict[str, tuple[int, ...]]:
@@ -97,7 +75,7 @@ def resolve_esm2_checkpoint(model: str) -> Path:
     return cached
 
 
-def load_esm2_checkpoint(path: Path) -> tuple[ESM2Config, dict[str, torch.Tensor]]:
+def read_esm2_checkpoint(path: Path) -> tuple[ESM2Config, dict[str, torch.Tensor]]:
     """Read a fair-esm ESM-2 checkpoint without running pickled code, and check every tensor.
 
     Returns:
@@ -184,70 +162,42 @@ def _check_state(path: Path, config: ESM2Config, state: dict[str, object]) -> No
         raise InputError(f"ESM-2 checkpoint {path} does not match its cfg {config}: " + "; ".join(problems))
 
 
-def write_test_checkpoint(
-    path: str | Path, *, num_layers: int = 2, embed_dim: int = 64, heads: int = 4, seed: int = 0
-) -> Path:
-    """Write a tiny random ESM-2 checkpoint that fair-esm itself loads, plus its contact-regression file.
+def esm2_network(config: ESM2Config, state: dict[str, torch.Tensor]) -> ESM2:
+    """An `ESM2` holding checked weights, built without first allocating random ones (3B parameters)."""
+    with torch.device("meta"):
+        network = ESM2(config)
+    network.load_state_dict(state, strict=True, assign=True)
+    return network
 
-    The weights are random but not degenerate (layer norms are not identity), so that a test comparing
-    two forward passes exercises every parameter.
 
-    Args:
-        path: the `.pt` file to write; its stem should start with `esm2` (fair-esm picks its loader by name).
-        num_layers, embed_dim, heads: model shape (embed_dim divisible by 2 * heads).
-        seed: random seed; the same arguments give the same bytes of weights.
+def fingerprint_state(config: ESM2Config, state: dict[str, torch.Tensor]) -> str:
+    """sha256 of the model shape and every tensor's name, dtype, shape and bytes (not the file name).
 
-    Returns:
-        The path written. `<stem>-contact-regression.pt` is written beside it.
+    Checkpoint pieces and output files carry this digest, so the text it hashes is fixed here, spelled
+    out, rather than taken from a class's repr that a rename would change.
     """
-    path = Path(path)
-    config = ESM2Config(num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads, token_dropout=True)
-    generator = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in expected_shapes(config).items():
-        state[key] = _random_tensor(key, shape, generator)
-    state["embed_tokens.weight"][PAD_ID] = 0.0  # nn.Embedding(padding_idx=...) keeps the pad row at zero
-    head_dim = config.head_dim
-    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
-    for i in range(num_layers):
-        state[f"layers.{i}.self_attn.rot_emb.inv_freq"] = inv_freq.clone()
-    state.update(_random_lm_head(embed_dim, state["embed_tokens.weight"], generator))
-    prefixed = {
-        (f"encoder.{key}" if key.startswith("lm_head") else f"encoder.sentence_encoder.{key}"): value
-        for key, value in state.items()
-    }
-    cfg = argparse.Namespace(
-        encoder_layers=num_layers, encoder_embed_dim=embed_dim, encoder_attention_heads=heads, token_dropout=True
+    shape = (
+        f"ESM2Config(num_layers={config.num_layers}, embed_dim={config.embed_dim}, "
+        f"attention_heads={config.attention_heads}, token_dropout={config.token_dropout})"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": prefixed, "cfg": {"model": cfg}}, path)
-    regression = {
-        "contact_head.regression.weight": torch.randn((1, num_layers * heads), generator=generator) * 0.1,
-        "contact_head.regression.bias": torch.zeros(1),
-    }
-    torch.save({"model": regression}, path.with_name(f"{path.stem}-contact-regression.pt"))
-    return path
+    digest = hashlib.sha256(shape.encode("utf-8"))
+    for key in sorted(state):
+        tensor = state[key].detach().contiguous().cpu()
+        digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
-def _random_tensor(key: str, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """Random weights of a sensible scale: ~1/sqrt(fan_in) for matrices, 1 +- 0.2 for norm gains."""
-    noise = torch.randn(shape, generator=generator)
-    if "layer_norm" in key and key.endswith(".weight"):
-        return 1.0 + 0.2 * noise
-    if key.endswith(".bias"):
-        return 0.1 * noise
-    if key == "embed_tokens.weight":
-        return noise
-    return noise / shape[-1] ** 0.5
+def load_esm2(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> ESM2Embedder:
+    """Load a fair-esm ESM-2 checkpoint (path or hub-cache name) onto `device`, in the policy's precision.
 
-
-def _random_lm_head(embed_dim: int, embed_tokens: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """The masked-LM head fair-esm's ESM2 carries (its weight is tied to the token embeddings)."""
-    return {
-        "lm_head.weight": embed_tokens.clone(),
-        "lm_head.bias": torch.zeros(ALPHABET_SIZE),
-        "lm_head.dense.weight": torch.randn((embed_dim, embed_dim), generator=generator) / embed_dim**0.5,
-        "lm_head.dense.bias": torch.zeros(embed_dim),
-        "lm_head.layer_norm.weight": torch.ones(embed_dim),
-        "lm_head.layer_norm.bias": torch.zeros(embed_dim),
-    }
+    Matrices are cast to the chosen dtype, layer norms stay float32 (`precision.place_network`).
+    See `virnucpro.models.loading.load_embedding_model` for the arguments and errors.
+    """
+    path = resolve_esm2_checkpoint(model)
+    config, state = read_esm2_checkpoint(path)
+    dtype = choose_precision(device, env)
+    chosen = select_backend(device, env, backend, alibi=False, dtype=dtype)
+    fingerprint = fingerprint_state(config, state)
+    network = place_network(esm2_network(config, state), device, dtype)
+    return ESM2Embedder(network, model_id=model, fingerprint=fingerprint, backend=chosen)

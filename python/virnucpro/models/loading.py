@@ -1,25 +1,24 @@
-"""One entry point to load an embedding model of either kind, with the precision and backend policy applied.
+"""One entry point to load an embedding model of either kind: check the device, dispatch, log the result.
 
-`load_embedding_model("esm2", ...)` reads a fair-esm checkpoint (a `.pt` path or a name found in the torch
-hub cache); `load_embedding_model("dnabert-s", ...)` delegates to `virnucpro.models.dnabert_s`. Either
-way the chosen device, precision and attention backend are logged once, from the loaded model itself.
+Each kind's `<model>_checkpoint.load_<model>` resolves, reads, checks and places its model with the
+precision and backend policy applied. The chosen device, precision and attention backend are logged
+once, from the loaded model itself.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import torch
 
 from virnucpro.config import EnvConfig
 from virnucpro.errors import InputError
 from virnucpro.logging_setup import get_logger
-from virnucpro.models.attention import select_backend
+from virnucpro.models import kinds
 from virnucpro.models.base import EmbeddingModel
-from virnucpro.models.esm2 import ESM2Model, build_esm2
-from virnucpro.models.esm2_checkpoint import ESM2Config, load_esm2_checkpoint, resolve_esm2_checkpoint
-from virnucpro.models.kinds import MODEL_KINDS
-from virnucpro.models.precision import choose_precision, describe_precision
+from virnucpro.models.dnabert_s_checkpoint import load_dnabert_s
+from virnucpro.models.esm2_checkpoint import load_esm2
+from virnucpro.models.precision import describe_precision
+
+_LOADERS = {kinds.ESM2: load_esm2, kinds.DNABERT_S: load_dnabert_s}
 
 log = get_logger("models")
 _logged: set[tuple[str, str, str, str, str]] = set()
@@ -47,43 +46,11 @@ def load_embedding_model(
     """
     device = torch.device(device)
     _check_device(device)
-    if kind == "esm2":
-        loaded: EmbeddingModel = load_esm2(model, device, env=env, backend=backend)
-    elif kind == "dnabert-s":
-        from virnucpro.models.dnabert_s import load_dnabert_s
-
-        loaded = load_dnabert_s(model, device, env=env, backend=backend)
-    else:
-        raise InputError(f"unknown model kind {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
+    if kind not in _LOADERS:
+        raise InputError(f"unknown model kind {kind!r}: choose one of {', '.join(kinds.MODEL_KINDS)}")
+    loaded: EmbeddingModel = _LOADERS[kind](model, device, env=env, backend=backend)
     _log_once(loaded, env)
     return loaded
-
-
-def load_esm2(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> ESM2Model:
-    """Load a fair-esm ESM-2 checkpoint (path or hub-cache name); see `load_embedding_model`."""
-    path = resolve_esm2_checkpoint(model)
-    config, state = load_esm2_checkpoint(path)
-    dtype = choose_precision(device, env)
-    chosen = select_backend(device, env, backend, alibi=False, dtype=dtype)
-    return build_esm2(
-        config,
-        state,
-        device=device,
-        dtype=dtype,
-        backend=chosen,
-        model_id=model,
-        fingerprint=fingerprint_state(config, state),
-    )
-
-
-def fingerprint_state(config: ESM2Config, state: dict[str, torch.Tensor]) -> str:
-    """sha256 of the model shape and every tensor's name, dtype, shape and bytes (not the file name)."""
-    digest = hashlib.sha256(repr(config).encode("utf-8"))
-    for key in sorted(state):
-        tensor = state[key].detach().contiguous().cpu()
-        digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
 
 
 def _check_device(device: torch.device) -> None:

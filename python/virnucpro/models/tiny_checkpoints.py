@@ -1,15 +1,18 @@
 """Deterministic tiny checkpoints in exactly the published formats, for tests and the test profile.
 
 `write_test_models(DIR)` writes a DNABERT-S Hugging Face directory, a fair-esm ESM-2 `.pt` with its
-contact-regression file and a pickled classifier whose input width fits the two. Same seed, same bytes;
-loading them goes through the same code as loading the real checkpoints.
+contact-regression file and a pickled classifier whose input width fits the two; the writers of each
+format are below, one section per model. Same seed, same bytes; loading them goes through the same code
+as loading the real checkpoints. Nothing here runs when the real models are used.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import save_file
+from torch import nn
 
-from virnucpro.models.classifier import write_test_classifier
-from virnucpro.models.esm2_checkpoint import write_test_checkpoint
+from virnucpro.models.classifier import CLASS_NAMES, DEFAULT_HIDDEN_DIM
+from virnucpro.models.esm2 import ESM2Config
+from virnucpro.models.esm2_alphabet import ALPHABET_SIZE, PAD_ID
+from virnucpro.models.esm2_checkpoint import expected_shapes
 
 DNABERT_DIR = "dnabert-s"
 ESM2_FILE = "esm2_t2_test.pt"
@@ -61,9 +67,84 @@ def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
     spec = TinyDnabertSpec()
     paths = TinyModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE)
     write_dnabert_s_dir(paths.dnabert_s, spec, seed=seed)
-    write_test_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
+    write_esm2_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
     write_test_classifier(paths.classifier, spec.hidden_size + ESM2_EMBED_DIM, seed)
     return paths
+
+
+# --- ESM-2: a fair-esm .pt file ---
+
+
+def write_esm2_checkpoint(
+    path: str | Path, *, num_layers: int = 2, embed_dim: int = 64, heads: int = 4, seed: int = 0
+) -> Path:
+    """Write a tiny random ESM-2 checkpoint that fair-esm itself loads, plus its contact-regression file.
+
+    The weights are random but not degenerate (layer norms are not identity), so that a test comparing
+    two forward passes exercises every parameter.
+
+    Args:
+        path: the `.pt` file to write; its stem should start with `esm2` (fair-esm picks its loader by name).
+        num_layers, embed_dim, heads: model shape (embed_dim divisible by 2 * heads).
+        seed: random seed; the same arguments give the same bytes of weights.
+
+    Returns:
+        The path written. `<stem>-contact-regression.pt` is written beside it.
+    """
+    path = Path(path)
+    config = ESM2Config(num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads, token_dropout=True)
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in expected_shapes(config).items():
+        state[key] = _random_tensor(key, shape, generator)
+    state["embed_tokens.weight"][PAD_ID] = 0.0  # nn.Embedding(padding_idx=...) keeps the pad row at zero
+    head_dim = config.head_dim
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
+    for i in range(num_layers):
+        state[f"layers.{i}.self_attn.rot_emb.inv_freq"] = inv_freq.clone()
+    state.update(_random_lm_head(embed_dim, state["embed_tokens.weight"], generator))
+    prefixed = {
+        (f"encoder.{key}" if key.startswith("lm_head") else f"encoder.sentence_encoder.{key}"): value
+        for key, value in state.items()
+    }
+    cfg = argparse.Namespace(
+        encoder_layers=num_layers, encoder_embed_dim=embed_dim, encoder_attention_heads=heads, token_dropout=True
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": prefixed, "cfg": {"model": cfg}}, path)
+    regression = {
+        "contact_head.regression.weight": torch.randn((1, num_layers * heads), generator=generator) * 0.1,
+        "contact_head.regression.bias": torch.zeros(1),
+    }
+    torch.save({"model": regression}, path.with_name(f"{path.stem}-contact-regression.pt"))
+    return path
+
+
+def _random_tensor(key: str, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Random weights of a sensible scale: ~1/sqrt(fan_in) for matrices, 1 +- 0.2 for norm gains."""
+    noise = torch.randn(shape, generator=generator)
+    if "layer_norm" in key and key.endswith(".weight"):
+        return 1.0 + 0.2 * noise
+    if key.endswith(".bias"):
+        return 0.1 * noise
+    if key == "embed_tokens.weight":
+        return noise
+    return noise / shape[-1] ** 0.5
+
+
+def _random_lm_head(embed_dim: int, embed_tokens: torch.Tensor, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The masked-LM head fair-esm's ESM2 carries (its weight is tied to the token embeddings)."""
+    return {
+        "lm_head.weight": embed_tokens.clone(),
+        "lm_head.bias": torch.zeros(ALPHABET_SIZE),
+        "lm_head.dense.weight": torch.randn((embed_dim, embed_dim), generator=generator) / embed_dim**0.5,
+        "lm_head.dense.bias": torch.zeros(embed_dim),
+        "lm_head.layer_norm.weight": torch.ones(embed_dim),
+        "lm_head.layer_norm.bias": torch.zeros(embed_dim),
+    }
+
+
+# --- DNABERT-S: a Hugging Face model directory ---
 
 
 def write_dnabert_s_dir(
@@ -306,3 +387,68 @@ def dnabert_state_dict(spec: TinyDnabertSpec, *, seed: int) -> dict[str, torch.T
 def _write_json(path: Path, data: dict) -> None:
     """JSON in a stable layout (insertion order, two-space indent, final newline) so bytes repeat."""
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --- the classifier: a module pickled by the original training script ---
+
+
+class _OriginalMLPClassifier(nn.Module):
+    """The training script's class as it was pickled (attribute order and init included; forward unused)."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, num_class: int) -> None:
+        super().__init__()
+        self.hidden_layer = nn.Linear(input_dim, hidden_dim)
+        self.bn1 = nn.BatchNorm1d(hidden_dim)
+        self.output_layer = nn.Linear(hidden_dim, num_class)
+        self.dropout = nn.Dropout(0.5)
+        nn.init.xavier_uniform_(self.hidden_layer.weight)
+        nn.init.xavier_uniform_(self.output_layer.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.hidden_layer(x)))
+        return self.output_layer(self.dropout(x))
+
+
+# Pickle records a class by module and name; the published files name `__main__.MLPClassifier`.
+_OriginalMLPClassifier.__module__ = "__main__"
+_OriginalMLPClassifier.__qualname__ = "MLPClassifier"
+_OriginalMLPClassifier.__name__ = "MLPClassifier"
+
+
+def save_as_original(path: str | Path, state: dict[str, torch.Tensor]) -> None:
+    """`torch.save` a whole `__main__.MLPClassifier` module holding `state`, as the training script did."""
+    hidden_dim, input_dim = state["hidden_layer.weight"].shape
+    num_class = state["output_layer.weight"].shape[0]
+    module = _OriginalMLPClassifier(int(input_dim), int(hidden_dim), int(num_class))
+    module.load_state_dict(state)
+    main = sys.modules["__main__"]
+    missing = object()
+    previous = getattr(main, "MLPClassifier", missing)
+    # pickle checks that __main__.MLPClassifier is the class it is saving, so expose it for the save only
+    main.MLPClassifier = _OriginalMLPClassifier
+    try:
+        torch.save(module.eval(), path)
+    finally:
+        if previous is missing:
+            del main.MLPClassifier
+        else:
+            main.MLPClassifier = previous
+
+
+def write_test_classifier(path: str | Path, input_dim: int, seed: int, hidden_dim: int = DEFAULT_HIDDEN_DIM) -> None:
+    """Write a tiny, seeded classifier in the published pickled-module form (for tests and the demo).
+
+    BatchNorm gets non-trivial running statistics so that scoring in train mode would give other numbers.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = _OriginalMLPClassifier(input_dim, hidden_dim, len(CLASS_NAMES))
+    state = {k: v.clone() for k, v in module.state_dict().items()}
+    state["bn1.running_mean"] = torch.randn(hidden_dim, generator=generator) * 0.05
+    # small variances spread the tiny models' embeddings (hidden-unit spread about 0.1) over both classes
+    state["bn1.running_var"] = torch.rand(hidden_dim, generator=generator) * 0.015 + 0.005
+    state["bn1.weight"] = torch.rand(hidden_dim, generator=generator) + 0.5
+    state["bn1.bias"] = torch.randn(hidden_dim, generator=generator) * 0.1
+    state["bn1.num_batches_tracked"] = torch.tensor(1000, dtype=torch.long)
+    save_as_original(path, state)

@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root, for `benchmarks`
 
-from virnucpro.models.dnabert_s import DnabertConfig
-from virnucpro.models.esm2_checkpoint import ESM2Config
+from virnucpro.models.dnabert_s import DnabertSConfig
+from virnucpro.models.esm2 import ESM2Config
 
 from benchmarks import flops
 from benchmarks.random_models import ESM2_SHAPES, dnabert_shape
@@ -32,7 +32,7 @@ def test_esm2_3b_costs_about_5_7_gflop_per_token():
 
 def test_dnabert_flops_by_hand():
     # H=2, I=3, one layer, one sequence of 2 tokens: 2*(8*4 + 6*2*3) + 4*2*2*2 = 136 + 32 = 168.
-    config = DnabertConfig(2, 1, 1, 3, 8, 2, 1e-12)
+    config = DnabertSConfig(2, 1, 1, 3, 8, 2, 1e-12)
     assert flops.dnabert_flops(config, [2]) == 168
     # The real shape: 8*768^2 + 6*768*3072 per token and layer, 12 layers: 0.227 GFLOP plus attention.
     assert flops.dnabert_flops(dnabert_shape(), [1]) == pytest.approx(12 * (8 * 768**2 + 6 * 768 * 3072 + 4 * 768))

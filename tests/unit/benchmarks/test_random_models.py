@@ -1,4 +1,4 @@
-"""Random-weight adapters: seeded, shaped as asked, and sharing weights between attention backends."""
+"""Random-weight embedders: seeded, shaped as asked, and sharing weights between attention backends."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root, for `benchmarks`
 
-from virnucpro.models.esm2 import pack_tokens
+from virnucpro.models.base import pack_tokens
 
 from benchmarks import synthetic
 from benchmarks.random_models import ESM2_SHAPES, dnabert_shape, random_dnabert, random_esm2, with_backend
@@ -34,16 +34,16 @@ def test_esm2_same_seed_same_vectors_other_seed_other_vectors():
 
 def test_esm2_shape_and_precision_policy():
     model = random_esm2(TINY, device=CPU, dtype=torch.bfloat16, backend="block-diagonal", seed=0)
-    assert model.embedding_dim == 64 and len(model.encoder.layers) == 2
-    assert model.encoder.layers[0].fc1.weight.dtype == torch.bfloat16
-    assert model.encoder.emb_layer_norm_after.weight.dtype == torch.float32  # layer norms stay float32
+    assert model.embedding_dim == 64 and len(model.network.layers) == 2
+    assert model.network.layers[0].fc1.weight.dtype == torch.bfloat16
+    assert model.network.emb_layer_norm_after.weight.dtype == torch.float32  # layer norms stay float32
     assert _esm2_vectors(model).dtype == torch.float32
 
 
 def test_with_backend_shares_weights_and_gives_the_same_vectors():
     packed = random_esm2(TINY, device=CPU, dtype=torch.float32, backend="block-diagonal", seed=3)
     padded = with_backend(packed, "padded")
-    assert padded.backend == "padded" and padded.encoder is packed.encoder
+    assert padded.backend == "padded" and padded.network is packed.network
     # Same float32 weights through two attention layouts: measured max abs diff ~1e-6.
     torch.testing.assert_close(_esm2_vectors(packed), _esm2_vectors(padded), atol=1e-5, rtol=0)
 

@@ -19,9 +19,8 @@ from virnucpro.models.classifier import (
     convert_classifier,
     load_classifier,
     predict_proba,
-    save_as_original,
-    write_test_classifier,
 )
+from virnucpro.models.tiny_checkpoints import save_as_original, write_test_classifier
 
 
 def _pickle_globals(path) -> list[str]:

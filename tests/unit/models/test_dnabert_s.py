@@ -15,13 +15,17 @@ from tokenizers import Tokenizer
 from virnucpro.config import EnvConfig
 from virnucpro.errors import ConfigError, InputError
 from virnucpro.models.attention import available_backends
-from virnucpro.models.dnabert_s import DnabertS, alibi_slopes, load_dnabert_s, mean_pool, place_network
-from virnucpro.models.dnabert_tokenizer import DnabertTokenizer
+from virnucpro.models.dnabert_s import DnabertSEmbedder, alibi_slopes, mean_pool
+from virnucpro.models.dnabert_s_checkpoint import load_dnabert_s
+from virnucpro.models.dnabert_s_tokenizer import DnabertTokenizer
+from virnucpro.models.precision import place_network
 from virnucpro.models.tiny_checkpoints import (
     TinyDnabertSpec,
     dnabert_state_dict,
     tokenizer_json,
     write_dnabert_s_dir,
+    write_esm2_checkpoint,
+    write_test_classifier,
 )
 
 CPU = torch.device("cpu")
@@ -201,7 +205,7 @@ def test_bfloat16_path_runs_on_cpu_close_to_reference(tiny_dir: Path, tiny_state
     """
     loaded = load_dnabert_s(str(tiny_dir), CPU, env=ENV, backend=backend)
     network = place_network(loaded.network, CPU, torch.bfloat16)
-    model = DnabertS(network, loaded.tokenizer, model_id="m", fingerprint=loaded.fingerprint, backend=backend)
+    model = DnabertSEmbedder(network, loaded.tokenizer, model_id="m", fingerprint=loaded.fingerprint, backend=backend)
     assert model.dtype == torch.bfloat16
     assert network.encoder.layer[1].mlp.layernorm.weight.dtype == torch.float32
     batch = random_batch([1, 9, 70, 180], TinyDnabertSpec().vocab_size, seed=19)
@@ -429,15 +433,11 @@ def _truncated_safetensors(directory: Path) -> None:
 
 
 def _esm2_as_weights(directory: Path) -> None:
-    from virnucpro.models.esm2_checkpoint import write_test_checkpoint
-
-    write_test_checkpoint(directory / "esm2_t2_test.pt")
+    write_esm2_checkpoint(directory / "esm2_t2_test.pt")
     (directory / "esm2_t2_test.pt").replace(directory / "pytorch_model.bin")
 
 
 def _classifier_as_weights(directory: Path) -> None:
-    from virnucpro.models.classifier import write_test_classifier
-
     write_test_classifier(directory / "pytorch_model.bin", 96, 0)
 
 
@@ -499,9 +499,7 @@ def test_loading_errors_name_the_path(tiny_dir: Path, tmp_path: Path, case: str,
 
 
 def test_a_file_instead_of_a_directory_is_not_a_dnabert_checkpoint(tmp_path: Path) -> None:
-    from virnucpro.models.esm2_checkpoint import write_test_checkpoint
-
-    path = write_test_checkpoint(tmp_path / "esm2_t2_test.pt")
+    path = write_esm2_checkpoint(tmp_path / "esm2_t2_test.pt")
     with pytest.raises(InputError, match="not a DNABERT-S checkpoint: expected a Hugging Face model directory"):
         load_dnabert_s(str(path), CPU, env=ENV)
 
@@ -523,7 +521,7 @@ def test_cuda_matches_reference(tiny_dir: Path, tiny_state: dict, backend: str, 
     if backend == "flash-attn" and dtype == torch.float32:
         pytest.skip("fused flash kernels need half precision")
     loaded = load_dnabert_s(str(tiny_dir), CPU, env=ENV)
-    model = DnabertS(
+    model = DnabertSEmbedder(
         place_network(loaded.network, cuda, dtype), loaded.tokenizer, model_id="m", fingerprint="f", backend=backend
     )
     batch = random_batch(LENGTHS, TinyDnabertSpec().vocab_size, seed=23)

@@ -10,9 +10,12 @@ import pytest
 import torch
 from virnucpro.errors import InputError
 from virnucpro.models.attention import available_backends
-from virnucpro.models.esm2 import build_esm2, pack_tokens
+from virnucpro.models.base import embed_sequences, pack_tokens
+from virnucpro.models.esm2 import ESM2Embedder
 from virnucpro.models.esm2_alphabet import CLS_ID, EOS_ID, MASK_ID, PAD_ID, UNK_ID, tokenize_protein
-from virnucpro.models.esm2_checkpoint import load_esm2_checkpoint, write_test_checkpoint
+from virnucpro.models.esm2_checkpoint import esm2_network, read_esm2_checkpoint
+from virnucpro.models.precision import place_network
+from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint
 
 CPU = torch.device("cpu")
 BACKENDS = available_backends(CPU)  # flex (eager), block-diagonal, padded
@@ -27,7 +30,7 @@ MIN_COSINE = 0.99999
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return write_test_checkpoint(tmp_path_factory.mktemp("esm2") / "esm2_t2_test.pt")
+    return write_esm2_checkpoint(tmp_path_factory.mktemp("esm2") / "esm2_t2_test.pt")
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +42,18 @@ def fair_esm(checkpoint):
 
 @pytest.fixture(scope="module")
 def weights(checkpoint):
-    return load_esm2_checkpoint(checkpoint)
+    return read_esm2_checkpoint(checkpoint)
+
+
+def _build(config, state, backend, dtype=torch.float32, device=CPU):
+    """The embedder as the loader builds it: checked weights placed on `device` in `dtype`."""
+    network = place_network(esm2_network(config, state), device, dtype)
+    return ESM2Embedder(network, model_id="t", fingerprint="f", backend=backend)
 
 
 def _model(weights, backend, dtype=torch.float32):
     config, state = weights
-    return build_esm2(config, state, device=CPU, dtype=dtype, backend=backend, model_id="t", fingerprint="f")
+    return _build(config, state, backend, dtype)
 
 
 def _proteins(lengths, seed=0):
@@ -90,7 +99,7 @@ def _assert_close(ours, reference, record_property, name):
 )
 def test_packed_matches_fair_esm(fair_esm, weights, backend, lengths, record_property):
     sequences = _proteins(lengths, seed=len(lengths))
-    ours = _model(weights, backend).embed_sequences(sequences)
+    ours = embed_sequences(_model(weights, backend), sequences)
     assert ours.shape == (len(lengths), 64) and ours.dtype == torch.float32
     # Each sequence alone through fair-esm (no padding anywhere): the strictest reference.
     alone = torch.cat([_reference(fair_esm, [s]) for s in sequences])
@@ -118,25 +127,21 @@ def test_token_dropout_rescale_is_per_sequence(fair_esm, weights, backend):
 def test_token_dropout_changes_the_answer(weights):
     # A checkpoint trained without token dropout skips the 0.88 rescale: the output must differ.
     config, state = weights
-    plain = build_esm2(
+    plain = _build(
         type(config)(config.num_layers, config.embed_dim, config.attention_heads, token_dropout=False),
         state,
-        device=CPU,
-        dtype=torch.float32,
-        backend="block-diagonal",
-        model_id="t",
-        fingerprint="f",
+        "block-diagonal",
     )
     sequences = _proteins([20])
-    delta = plain.embed_sequences(sequences) - _model(weights, "block-diagonal").embed_sequences(sequences)
+    delta = embed_sequences(plain, sequences) - embed_sequences(_model(weights, "block-diagonal"), sequences)
     assert delta.abs().max().item() > 1e-3
 
 
 def test_batch_order_and_companions_do_not_matter(weights):
     model = _model(weights, "block-diagonal")
     a, b, c = _proteins([7, 120, 3], seed=5)
-    together = model.embed_sequences([a, b, c])
-    reordered = model.embed_sequences([c, a, b])
+    together = embed_sequences(model, [a, b, c])
+    reordered = embed_sequences(model, [c, a, b])
     torch.testing.assert_close(together, reordered[[1, 2, 0]], atol=2e-6, rtol=0)
 
 
@@ -144,8 +149,8 @@ def test_bfloat16_twin_of_the_cuda_path_stays_close(weights):
     # The CUDA default is bfloat16; the same code runs on CPU. bfloat16 keeps ~3 significant digits, and
     # on this checkpoint the measured min cosine to float32 is 0.99998 (max abs diff 0.019); 0.999 is asserted.
     sequences = _proteins([5, 200, 64], seed=2)
-    full = _model(weights, "block-diagonal").embed_sequences(sequences)
-    half = _model(weights, "block-diagonal", torch.bfloat16).embed_sequences(sequences)
+    full = embed_sequences(_model(weights, "block-diagonal"), sequences)
+    half = embed_sequences(_model(weights, "block-diagonal", torch.bfloat16), sequences)
     assert half.dtype == torch.float32  # pooling is float32 whatever the compute dtype
     cosine = torch.nn.functional.cosine_similarity(full, half, dim=-1)
     assert cosine.min().item() >= 0.999
@@ -153,7 +158,7 @@ def test_bfloat16_twin_of_the_cuda_path_stays_close(weights):
 
 def test_layer_norms_stay_float32_under_bfloat16(weights):
     model = _model(weights, "padded", torch.bfloat16)
-    encoder = model.encoder
+    encoder = model.network
     assert encoder.layers[0].fc1.weight.dtype == torch.bfloat16
     assert encoder.layers[0].final_layer_norm.weight.dtype == torch.float32
     assert encoder.emb_layer_norm_after.weight.dtype == torch.float32
@@ -205,9 +210,9 @@ def test_cuda_matches_fair_esm(fair_esm, weights, backend, dtype):
     if backend in ("varlen", "flash-attn") and dtype == torch.float32:
         pytest.skip("fused flash kernels need half precision")
     config, state = weights
-    model = build_esm2(config, state, device=cuda, dtype=dtype, backend=backend, model_id="t", fingerprint="f")
+    model = _build(config, state, backend, dtype, device=cuda)
     sequences = _proteins([5, 1000, 1, 37, 1100], seed=9)
-    ours = model.embed_sequences(sequences).cpu()
+    ours = embed_sequences(model, sequences).cpu()
     reference = _reference(fair_esm, sequences)
     cosine = torch.nn.functional.cosine_similarity(ours.double(), reference.double(), dim=-1)
     max_abs = (ours - reference).abs().max().item()

@@ -14,7 +14,7 @@ import torch
 from tokenizers import Tokenizer
 from virnucpro.config import EnvConfig
 from virnucpro.models.classifier import load_classifier
-from virnucpro.models.dnabert_s import load_dnabert_s
+from virnucpro.models.dnabert_s_checkpoint import load_dnabert_s
 from virnucpro.models.tiny_checkpoints import (
     TinyDnabertSpec,
     train_bpe,

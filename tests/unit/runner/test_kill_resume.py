@@ -29,9 +29,8 @@ from virnucpro.config import EnvConfig
 from virnucpro.embed import checkpoint_parts, fingerprint_of
 from virnucpro.io.embeddings import read_embeddings
 from virnucpro.io.fasta import read_fasta
-from virnucpro.models.esm2_checkpoint import write_test_checkpoint
 from virnucpro.models.loading import load_embedding_model
-from virnucpro.models.tiny_checkpoints import write_test_models
+from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint, write_test_models
 from virnucpro.runner.checkpoints import CheckpointStore
 
 FRAMES = 2000
@@ -221,7 +220,7 @@ def test_sigterm_saves_what_is_in_memory_and_exits_143(workspace, sigterm_run):
 
 def foreign_piece(workspace: Workspace, ids: list[str]) -> Path:
     """A valid piece for the same frames made by another ESM-2 (other weights), as its own run would."""
-    other = write_test_checkpoint(workspace.root / "other" / "esm2_t2_other.pt", seed=7)
+    other = write_esm2_checkpoint(workspace.root / "other" / "esm2_t2_other.pt", seed=7)
     model = load_embedding_model("esm2", str(other), torch.device("cpu"), env=EnvConfig())
     records = list(read_fasta(workspace.frames, kind="protein"))
     wanted = [r for r in records if r.id in set(ids)]
