@@ -34,7 +34,7 @@ class EmbeddingModel(Protocol):
     backend: str
 
     def tokenize(self, sequence: str) -> list[int]:
-        """Token ids of one sequence, special tokens included, truncated as the contract says."""
+        """Token ids of one sequence with its special tokens, truncated per docs/contract.md, sections 4 and 5."""
         ...
 
     def embed_packed(self, token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:

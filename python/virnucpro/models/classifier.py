@@ -32,7 +32,8 @@ DEFAULT_HIDDEN_DIM = 512
 # The original prediction script scored 256 feature rows per batch; using the same size keeps the matrix
 # products shaped as they were.
 PREDICT_BATCH_SIZE = 256
-# Widths of the published feature vector: DNABERT-S hidden size + ESM-2 3B embedding size (contract 6).
+# Widths of the published feature vector: DNABERT-S hidden size + ESM-2 3B embedding size (docs/contract.md,
+# section 6).
 PUBLISHED_DIMS = (768, 2560)
 
 _STATE_KEYS = (

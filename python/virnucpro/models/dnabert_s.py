@@ -173,7 +173,7 @@ class DnabertS(nn.Module):
 
 
 def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
-    """float32 mean over ALL tokens of each packed sequence, [CLS] and [SEP] included (contract.md 4).
+    """float32 mean over ALL tokens of each packed sequence, [CLS] and [SEP] included (docs/contract.md, section 4).
 
     Sums come from a float64 running sum differenced at the sequence bounds: deterministic on every
     device (no atomic adds) and accurate far below float32 resolution.

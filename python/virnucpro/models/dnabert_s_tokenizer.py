@@ -20,7 +20,7 @@ class DnabertTokenizer:
     """Turns one nucleotide sequence into `[CLS] <BPE tokens> [SEP]` ids, exactly as the reference did.
 
     No normalizer runs: the vocabulary is upper-case A/C/G/T, so `N` or a lower-case letter becomes
-    `[UNK]`. Callers upper-case sequences first (contract.md 1).
+    `[UNK]`. Callers upper-case sequences first (docs/contract.md, section 1).
     """
 
     def __init__(self, path: Path) -> None:

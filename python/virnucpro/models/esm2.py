@@ -2,8 +2,8 @@
 
 Numerics follow fair-esm 2.0.0 (`esm/model/esm2.py`, `esm/modules.py`) exactly: token-dropout rescale
 of the embeddings, pre-LN layers with erf GELU, q scaled by head_dim^-0.5 then rotary on the full head
-dimension, a final layer norm after the last layer. The embedding is contract.md 5: the last layer's
-output averaged over residue positions (`<cls>`, `<eos>` and padding excluded).
+dimension, a final layer norm after the last layer. The embedding is docs/contract.md, section 5: the
+last layer's output averaged over residue positions (`<cls>`, `<eos>` and padding excluded).
 
 A packed batch is many sequences concatenated into one stream with `cu_seqlens`; attention stays within
 each sequence and rotary positions restart at 0 at each sequence's `<cls>`, so each sequence sees what
