@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import torch
+from torch import nn
 
 
 class EmbeddingModel(Protocol):
@@ -46,6 +47,23 @@ class EmbeddingModel(Protocol):
             max_seqlen: the longest sequence in the batch, in tokens.
         """
         ...
+
+
+class PlacedEmbedder:
+    """What both embedders share: a placed network in eval mode, where it runs, and what it is called.
+
+    Device and dtype are read from the network, which `precision.place_network` has put in place.
+    Subclasses add `kind`, `embedding_dim`, `tokenize` and `embed_packed`.
+    """
+
+    def __init__(self, network: nn.Module, *, model_id: str, fingerprint: str, backend: str) -> None:
+        parameter = next(network.parameters())
+        self.network = network.eval()
+        self.model_id = model_id
+        self.fingerprint = fingerprint
+        self.backend = backend
+        self.device = parameter.device
+        self.dtype = parameter.dtype
 
 
 def pack_tokens(token_lists: Sequence[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, int]:

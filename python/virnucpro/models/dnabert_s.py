@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from virnucpro.models.attention import AttentionLayout, PackedLayout
+from virnucpro.models.base import PlacedEmbedder
 from virnucpro.models.dnabert_s_tokenizer import DnabertTokenizer
 from virnucpro.models.precision import Float32LayerNorm
 
@@ -185,13 +186,11 @@ def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
     return ((running[ends - 1] - before) / lengths[:, None]).to(torch.float32)
 
 
-class DnabertSEmbedder:
-    """A placed `DnabertS` network and its tokenizer, ready to embed packed batches (an `EmbeddingModel`).
-
-    Device and dtype are read from the network, which `precision.place_network` has put in place.
-    """
+class DnabertSEmbedder(PlacedEmbedder):
+    """A placed `DnabertS` network and its tokenizer, ready to embed packed batches (an `EmbeddingModel`)."""
 
     kind = "dnabert-s"
+    network: DnabertS
 
     def __init__(
         self,
@@ -202,14 +201,8 @@ class DnabertSEmbedder:
         fingerprint: str,
         backend: str,
     ) -> None:
-        parameter = next(network.parameters())
-        self.network = network.eval()
+        super().__init__(network, model_id=model_id, fingerprint=fingerprint, backend=backend)
         self.tokenizer = tokenizer
-        self.model_id = model_id
-        self.fingerprint = fingerprint
-        self.backend = backend
-        self.device = parameter.device
-        self.dtype = parameter.dtype
         self.embedding_dim = network.config.hidden_size
         # ALiBi slopes stay float32 whatever the model dtype; the attention backends build the bias from them.
         self.slopes = torch.tensor(alibi_slopes(network.config.num_attention_heads), dtype=torch.float32)

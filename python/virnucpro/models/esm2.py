@@ -26,6 +26,7 @@ from virnucpro.models.attention import (
     positions_in_sequence,
     sequence_ids,
 )
+from virnucpro.models.base import PlacedEmbedder
 from virnucpro.models.esm2_alphabet import ALPHABET_SIZE, MASK_ID, PAD_ID, tokenize_protein
 from virnucpro.models.precision import Float32LayerNorm
 
@@ -174,22 +175,14 @@ class ESM2(nn.Module):
         return self._run_layers(x, positions, PaddedLayout(padding))
 
 
-class ESM2Embedder:
-    """A placed `ESM2` network ready to embed packed batches (an `EmbeddingModel`).
-
-    Device and dtype are read from the network, which `precision.place_network` has put in place.
-    """
+class ESM2Embedder(PlacedEmbedder):
+    """A placed `ESM2` network ready to embed packed batches (an `EmbeddingModel`)."""
 
     kind = "esm2"
+    network: ESM2
 
     def __init__(self, network: ESM2, *, model_id: str, fingerprint: str, backend: str) -> None:
-        parameter = next(network.parameters())
-        self.network = network.eval()
-        self.model_id = model_id
-        self.fingerprint = fingerprint
-        self.backend = backend
-        self.device = parameter.device
-        self.dtype = parameter.dtype
+        super().__init__(network, model_id=model_id, fingerprint=fingerprint, backend=backend)
         self.embedding_dim = network.config.embed_dim
         self.num_layers = network.config.num_layers
 
