@@ -17,23 +17,12 @@ from virnucpro.errors import InputError
 from virnucpro.io.embeddings import read_embeddings
 from virnucpro.io.fasta import read_fasta
 from virnucpro.models.loading import load_embedding_model
-from virnucpro.models.tiny_checkpoints import write_test_models
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # see tests/unit/runner/conftest.py: one thread keeps tiny forwards fast on small shared machines
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    return write_test_models(tmp_path_factory.mktemp("models"))
+# one thread keeps tiny forwards fast on small shared machines (see tests/unit/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +47,14 @@ def model_path(models, kind):
 
 
 @pytest.mark.parametrize(("kind", "name", "alphabet"), KINDS)
-def test_output_rows_follow_input_and_match_one_at_a_time(models, frames, tmp_path, kind, name, alphabet):
+def test_output_rows_follow_input_and_match_one_at_a_time(tiny_models, frames, tmp_path, kind, name, alphabet):
     output = tmp_path / "out.safetensors"
-    metrics = embed_file(frames / name, output, model_kind=kind, model=model_path(models, kind), device="cpu")
+    metrics = embed_file(frames / name, output, model_kind=kind, model=model_path(tiny_models, kind), device="cpu")
     table = read_embeddings(output)
     records = list(read_fasta(frames / name, kind=alphabet))
     assert table.ids == [r.id for r in records]
     assert table.vectors.dtype == np.float32
-    model = load_embedding_model(kind, model_path(models, kind), torch.device("cpu"), env=EnvConfig())
+    model = load_embedding_model(kind, model_path(tiny_models, kind), torch.device("cpu"), env=EnvConfig())
     reference = []
     for record in records:
         tokens = torch.tensor(model.tokenize(record.sequence), dtype=torch.int64)
@@ -86,13 +75,13 @@ def test_output_rows_follow_input_and_match_one_at_a_time(models, frames, tmp_pa
     assert metrics.token_budget == 512 and 0 < metrics.fill_ratio <= 1
 
 
-def test_checkpoints_are_removed_after_a_successful_run(models, frames, tmp_path):
+def test_checkpoints_are_removed_after_a_successful_run(tiny_models, frames, tmp_path):
     checkpoints = tmp_path / "ck"
     embed_file(
         frames / "protein.faa",
         tmp_path / "out.safetensors",
         model_kind="esm2",
-        model=str(models.esm2),
+        model=str(tiny_models.esm2),
         device="cpu",
         checkpoint_dir=checkpoints,
         checkpoint_every=10,
@@ -100,9 +89,9 @@ def test_checkpoints_are_removed_after_a_successful_run(models, frames, tmp_path
     assert list(checkpoints.iterdir()) == []
 
 
-def test_cli_writes_output_and_metrics_with_the_budget_given(models, frames, tmp_path):
+def test_cli_writes_output_and_metrics_with_the_budget_given(tiny_models, frames, tmp_path):
     output, metrics = tmp_path / "e.safetensors", tmp_path / "m.json"
-    args = ["embed", "--model-kind", "esm2", "--model", str(models.esm2), "--input", str(frames / "protein.faa")]
+    args = ["embed", "--model-kind", "esm2", "--model", str(tiny_models.esm2), "--input", str(frames / "protein.faa")]
     args += ["--output", str(output), "--device", "cpu", "--token-budget", "600", "--metrics", str(metrics)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -113,19 +102,19 @@ def test_cli_writes_output_and_metrics_with_the_budget_given(models, frames, tmp
     assert len(read_embeddings(output).ids) == 80
 
 
-def test_empty_frame_file_gives_an_empty_table(models, tmp_path):
+def test_empty_frame_file_gives_an_empty_table(tiny_models, tmp_path):
     (tmp_path / "empty.faa").write_text("")
     embed_file(
-        tmp_path / "empty.faa", tmp_path / "o.safetensors", model_kind="esm2", model=str(models.esm2), device="cpu"
+        tmp_path / "empty.faa", tmp_path / "o.safetensors", model_kind="esm2", model=str(tiny_models.esm2), device="cpu"
     )
     table = read_embeddings(tmp_path / "o.safetensors")
     assert table.ids == [] and table.vectors.shape == (0, 64)
 
 
-def test_default_cpu_budget_grows_to_the_longest_sequence(models, tmp_path):
+def test_default_cpu_budget_grows_to_the_longest_sequence(tiny_models, tmp_path):
     (tmp_path / "long.faa").write_text(">short\nMKV\n>long\n" + "A" * 700 + "\n")
     output = tmp_path / "o.safetensors"
-    metrics = embed_file(tmp_path / "long.faa", output, model_kind="esm2", model=str(models.esm2), device="cpu")
+    metrics = embed_file(tmp_path / "long.faa", output, model_kind="esm2", model=str(tiny_models.esm2), device="cpu")
     assert metrics.token_budget == 702 and read_embeddings(output).ids == ["short", "long"]
 
 
@@ -146,8 +135,8 @@ def test_input_is_checked_before_the_model_is_loaded(frames, tmp_path):
         ({"token_budget": 40}, r"sequence read\d+_chunk_1.. has \d+ tokens, more than the token budget 40"),
     ],
 )
-def test_bad_options_are_input_errors(models, frames, tmp_path, options, message):
-    kwargs = {"model_kind": "esm2", "model": str(models.esm2), "device": "cpu", **options}
+def test_bad_options_are_input_errors(tiny_models, frames, tmp_path, options, message):
+    kwargs = {"model_kind": "esm2", "model": str(tiny_models.esm2), "device": "cpu", **options}
     with pytest.raises(InputError, match=message):
         embed_file(frames / "protein.faa", tmp_path / "o", **kwargs)
     assert not (tmp_path / "o").exists()

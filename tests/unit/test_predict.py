@@ -9,7 +9,6 @@ highest-score file.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,31 +16,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from click.testing import CliRunner
-from torch import nn
+from reference_mlp import load_as_original
 from virnucpro.cli import cli
 from virnucpro.io.embeddings import read_embeddings
+from virnucpro.models.tiny_checkpoints import TinyModelPaths
 
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo" / "reads.fa"
 # a called 300-long read, one whose frames all stop, one shorter than a codon, a long read and a short one
 PICK = ("k141_34439", "k141_15480", "NODE_99_length_2_cov_1.000000", "k141_177", "NODE_8_length_120_cov_76.683512")
-
-
-class MLPClassifier(nn.Module):
-    """The original scripts' class, as they define it, for the unrestricted reference load."""
-
-    def __init__(self, input_dim, hidden_dim, num_class):
-        super().__init__()
-        self.hidden_layer = nn.Linear(input_dim, hidden_dim)
-        self.bn1 = nn.BatchNorm1d(hidden_dim)
-        self.output_layer = nn.Linear(hidden_dim, num_class)
-        self.dropout = nn.Dropout(0.5)
-
-    def forward(self, x):
-        x = self.hidden_layer(x)
-        x = self.bn1(x)
-        x = F.relu(x)
-        x = self.dropout(x)
-        return self.output_layer(x)
 
 
 def _fasta(path: Path) -> list[tuple[str, str]]:
@@ -58,13 +40,6 @@ def _fasta(path: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("models")
-    assert CliRunner().invoke(cli, ["make-test-models", str(directory)]).exit_code == 0
-    return directory
-
-
-@pytest.fixture(scope="module")
 def reads(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("reads") / "reads.fa"
     chosen = [(h, s) for h, s in _fasta(DEMO) if h.split()[0] in PICK]
@@ -72,30 +47,24 @@ def reads(tmp_path_factory) -> Path:
     return path
 
 
-def _predict(models: Path, reads: Path, outdir: Path, *extra: str):
-    args = ["predict", str(reads), "--chunk-length", "300", "--dnabert", str(models / "dnabert-s")]
-    args += ["--esm", str(models / "esm2_t2_test.pt"), "--classifier", str(models / "classifier.pth")]
+def _predict(tiny_models: TinyModelPaths, reads: Path, outdir: Path, *extra: str):
+    args = ["predict", str(reads), "--chunk-length", "300", "--dnabert", str(tiny_models.dnabert_s)]
+    args += ["--esm", str(tiny_models.esm2), "--classifier", str(tiny_models.classifier)]
     args += ["--outdir", str(outdir), "--device", "cpu", *extra]
     return CliRunner().invoke(cli, args)
 
 
 @pytest.fixture(scope="module")
-def kept(models, reads, tmp_path_factory) -> Path:
+def kept(tiny_models, reads, tmp_path_factory) -> Path:
     outdir = tmp_path_factory.mktemp("kept")
-    result = _predict(models, reads, outdir, "--keep-intermediates")
+    result = _predict(tiny_models, reads, outdir, "--keep-intermediates")
     assert result.exit_code == 0, result.output
     return outdir
 
 
-def _original_outputs(models: Path, work: Path) -> tuple[str, str]:
+def _original_outputs(tiny_models: TinyModelPaths, work: Path) -> tuple[str, str]:
     """prediction_results.txt and the highest-score file as the original scripts compute them."""
-    main = sys.modules["__main__"]
-    main.MLPClassifier = MLPClassifier
-    try:
-        model = torch.load(models / "classifier.pth", weights_only=False)
-    finally:
-        del main.MLPClassifier
-    model.eval()
+    model = load_as_original(tiny_models.classifier)
     ids = [h for h, _ in _fasta(work / "translate" / "nucleotide.fa")]
     dnabert, esm = read_embeddings(work / "dnabert-s.safetensors"), read_embeddings(work / "esm2.safetensors")
     d_row, e_row = {i: r for r, i in enumerate(dnabert.ids)}, {i: r for r, i in enumerate(esm.ids)}
@@ -116,8 +85,8 @@ def _original_outputs(models: Path, work: Path) -> tuple[str, str]:
     return "".join(lines), highest
 
 
-def test_predict_writes_every_output_matching_the_original(models, kept):
-    expected_predictions, expected_highest = _original_outputs(models, kept / "intermediates")
+def test_predict_writes_every_output_matching_the_original(tiny_models, kept):
+    expected_predictions, expected_highest = _original_outputs(tiny_models, kept / "intermediates")
     assert (kept / "prediction_results.txt").read_text() == expected_predictions
     assert (kept / "prediction_results_highestscore.csv").read_text() == expected_highest
     assert expected_predictions.count("\n") > 5  # the chosen reads do give frames
@@ -137,8 +106,8 @@ def test_every_input_read_is_reported_once(kept, reads):
     assert summary["provenance"][0]["classifier"]["path"].endswith("classifier.pth")
 
 
-def test_without_keep_intermediates_nothing_else_is_left(models, reads, kept, tmp_path):
-    result = _predict(models, reads, tmp_path, "--threshold", "1.0")
+def test_without_keep_intermediates_nothing_else_is_left(tiny_models, reads, kept, tmp_path):
+    result = _predict(tiny_models, reads, tmp_path, "--threshold", "1.0")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "prediction_results.txt",
@@ -153,12 +122,12 @@ def test_without_keep_intermediates_nothing_else_is_left(models, reads, kept, tm
     assert summary["counts"]["call"]["virus"] == 0 and summary["settings"]["threshold"] == 1.0
 
 
-def test_reads_without_any_frame_skip_the_models(models, tmp_path):
+def test_reads_without_any_frame_skip_the_models(tiny_models, tmp_path):
     reads = tmp_path / "stops.fa"
     frameless = next(s for h, s in _fasta(DEMO) if h.startswith("k141_15480"))  # a stop in all six frames
     reads.write_text(f">a\nTA\n>b\n{frameless}\n")
     args = ["predict", str(reads), "--chunk-length", "300", "--dnabert", "absent-model", "--esm", "absent"]
-    args += ["--classifier", str(models / "classifier.pth"), "--outdir", str(tmp_path / "o"), "--device", "cpu"]
+    args += ["--classifier", str(tiny_models.classifier), "--outdir", str(tmp_path / "o"), "--device", "cpu"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "o" / "prediction_results.txt").read_text() == "Sequence_ID\tPrediction\tscore1\tscore2\n"

@@ -14,6 +14,8 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +51,12 @@ class TinyDnabertSpec:
 
 @dataclass(frozen=True)
 class TinyModelPaths:
-    """Where `write_test_models` put each model."""
+    """Where `write_test_models` put each model, and the directory holding them."""
 
     dnabert_s: Path
     esm2: Path
     classifier: Path
+    directory: Path
 
 
 def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
@@ -65,7 +68,7 @@ def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     spec = TinyDnabertSpec()
-    paths = TinyModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE)
+    paths = TinyModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE, directory)
     write_dnabert_s_dir(paths.dnabert_s, spec, seed=seed)
     write_esm2_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
     write_test_classifier(paths.classifier, spec.hidden_size + ESM2_EMBED_DIM, seed)
@@ -415,24 +418,34 @@ _OriginalMLPClassifier.__qualname__ = "MLPClassifier"
 _OriginalMLPClassifier.__name__ = "MLPClassifier"
 
 
+@contextmanager
+def mlp_classifier_in_main(cls: type) -> Iterator[None]:
+    """Make `cls` the `__main__.MLPClassifier` inside the block, then restore what was there.
+
+    Pickle records a class by module and name and checks, when saving, that the name leads back to the
+    class; unpickling the published files unrestricted, as the original scripts did, looks the name up.
+    """
+    main = sys.modules["__main__"]
+    missing = object()
+    previous = getattr(main, "MLPClassifier", missing)
+    main.MLPClassifier = cls
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del main.MLPClassifier
+        else:
+            main.MLPClassifier = previous
+
+
 def save_as_original(path: str | Path, state: dict[str, torch.Tensor]) -> None:
     """`torch.save` a whole `__main__.MLPClassifier` module holding `state`, as the training script did."""
     hidden_dim, input_dim = state["hidden_layer.weight"].shape
     num_class = state["output_layer.weight"].shape[0]
     module = _OriginalMLPClassifier(int(input_dim), int(hidden_dim), int(num_class))
     module.load_state_dict(state)
-    main = sys.modules["__main__"]
-    missing = object()
-    previous = getattr(main, "MLPClassifier", missing)
-    # pickle checks that __main__.MLPClassifier is the class it is saving, so expose it for the save only
-    main.MLPClassifier = _OriginalMLPClassifier
-    try:
+    with mlp_classifier_in_main(_OriginalMLPClassifier):
         torch.save(module.eval(), path)
-    finally:
-        if previous is missing:
-            del main.MLPClassifier
-        else:
-            main.MLPClassifier = previous
 
 
 def write_test_classifier(path: str | Path, input_dim: int, seed: int, hidden_dim: int = DEFAULT_HIDDEN_DIM) -> None:

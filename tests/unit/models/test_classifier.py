@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import pickletools
-import sys
 import zipfile
 
 import numpy as np
 import pytest
 import torch
+from reference_mlp import load_as_original
 from safetensors.torch import save_file
 from torch import nn
 from virnucpro.errors import InputError
@@ -20,31 +20,13 @@ from virnucpro.models.classifier import (
     load_classifier,
     predict_proba,
 )
-from virnucpro.models.tiny_checkpoints import save_as_original, write_test_classifier
+from virnucpro.models.tiny_checkpoints import mlp_classifier_in_main, save_as_original, write_test_classifier
 
 
 def _pickle_globals(path) -> list[str]:
     with zipfile.ZipFile(path) as archive:
         data = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
     return [arg for op, arg, _ in pickletools.genops(data) if op.name == "GLOBAL"]
-
-
-class _TrainingScriptMLP(nn.Module):
-    """The training script's class, written out independently, to unpickle the test file unrestricted."""
-
-    def __init__(self, input_dim, hidden_dim, num_class):
-        super().__init__()
-        self.hidden_layer = nn.Linear(input_dim, hidden_dim)
-        self.bn1 = nn.BatchNorm1d(hidden_dim)
-        self.output_layer = nn.Linear(hidden_dim, num_class)
-        self.dropout = nn.Dropout(0.5)
-
-    def forward(self, x):
-        x = self.hidden_layer(x)
-        x = self.bn1(x)
-        x = torch.nn.functional.relu(x)
-        x = self.dropout(x)
-        return self.output_layer(x)
 
 
 @pytest.fixture
@@ -54,21 +36,11 @@ def legacy_pth(tmp_path):
     return path
 
 
-def _original_module(path):
-    """Unpickle the file as the original prediction script did: with its class defined in __main__."""
-    main = sys.modules["__main__"]
-    main.MLPClassifier = _TrainingScriptMLP
-    try:
-        return torch.load(path, weights_only=False).eval()
-    finally:
-        del main.MLPClassifier
-
-
 def test_test_classifier_is_pickled_like_the_published_files(legacy_pth):
     names = _pickle_globals(legacy_pth)
     assert names[0] == "__main__ MLPClassifier"
     assert "torch.nn.modules.batchnorm BatchNorm1d" in names
-    module = _original_module(legacy_pth)
+    module = load_as_original(legacy_pth)
     assert [name for name, _ in module.named_children()] == ["hidden_layer", "bn1", "output_layer", "dropout"]
     # running statistics are not the defaults (0 and 1), so eval mode changes the numbers
     assert module.bn1.running_var.max() < 0.05 and abs(module.bn1.running_mean).max() > 0
@@ -77,7 +49,7 @@ def test_test_classifier_is_pickled_like_the_published_files(legacy_pth):
 def test_restricted_load_gives_the_same_scores_as_the_pickled_module(legacy_pth):
     features = np.random.default_rng(0).normal(size=(300, 24)).astype(np.float32)
     with torch.no_grad():
-        expected = torch.softmax(_original_module(legacy_pth)(torch.from_numpy(features)), dim=1).numpy()
+        expected = torch.softmax(load_as_original(legacy_pth)(torch.from_numpy(features)), dim=1).numpy()
     loaded = load_classifier(legacy_pth)
     assert loaded.info.source == "legacy-pickle"
     assert (loaded.info.input_dim, loaded.info.hidden_dim) == (24, 32)
@@ -198,13 +170,9 @@ class _WithReluModule(nn.Module):
 
 def test_a_pickle_whose_class_holds_a_relu_module_loads_too(tmp_path):
     _WithReluModule.__module__, _WithReluModule.__qualname__ = "__main__", "MLPClassifier"
-    main = sys.modules["__main__"]
-    main.MLPClassifier = _WithReluModule
-    try:
+    with mlp_classifier_in_main(_WithReluModule):
         module = _WithReluModule().eval()
         torch.save(module, tmp_path / "m.pth")
-    finally:
-        del main.MLPClassifier
     loaded = load_classifier(tmp_path / "m.pth")
     assert loaded.info.source == "legacy-pickle" and loaded.info.input_dim == 6
     assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in module.state_dict().items())

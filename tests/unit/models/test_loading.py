@@ -13,14 +13,9 @@ from virnucpro.errors import ConfigError, InputError
 from virnucpro.models.esm2 import ESM2Config, ESM2Embedder
 from virnucpro.models.esm2_checkpoint import fingerprint_state
 from virnucpro.models.loading import load_embedding_model
-from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint, write_test_classifier, write_test_models
+from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint, write_test_classifier
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    return write_test_models(tmp_path_factory.mktemp("models"))
 
 
 def _load_esm2(path, env=None, backend=None):
@@ -32,8 +27,8 @@ def _raw(path):
         return torch.load(path, weights_only=True)
 
 
-def test_esm2_loads_with_the_policy_applied(models):
-    model = _load_esm2(models.esm2)
+def test_esm2_loads_with_the_policy_applied(tiny_models):
+    model = _load_esm2(tiny_models.esm2)
     assert isinstance(model, ESM2Embedder)
     assert (model.kind, model.backend, model.dtype, model.embedding_dim) == (
         "esm2",
@@ -41,15 +36,15 @@ def test_esm2_loads_with_the_policy_applied(models):
         torch.float32,
         64,
     )
-    assert model.num_layers == 2 and model.device == CPU and model.model_id == str(models.esm2)
-    assert _load_esm2(models.esm2, EnvConfig(disable_packing=True)).backend == "padded"
-    assert _load_esm2(models.esm2, backend="flex").backend == "flex"
+    assert model.num_layers == 2 and model.device == CPU and model.model_id == str(tiny_models.esm2)
+    assert _load_esm2(tiny_models.esm2, EnvConfig(disable_packing=True)).backend == "padded"
+    assert _load_esm2(tiny_models.esm2, backend="flex").backend == "flex"
 
 
 @pytest.mark.parametrize("kind", ["esm2", "dnabert-s"])
-def test_packed_and_padded_agree_through_loading(models, kind):
+def test_packed_and_padded_agree_through_loading(tiny_models, kind):
     # Both adapters through the real loading code, packed (default) and VIRNUCPRO_DISABLE_PACKING=1.
-    path = models.esm2 if kind == "esm2" else models.dnabert_s
+    path = tiny_models.esm2 if kind == "esm2" else tiny_models.dnabert_s
     packed = load_embedding_model(kind, str(path), CPU, env=EnvConfig())
     padded = load_embedding_model(kind, str(path), CPU, env=EnvConfig(disable_packing=True))
     assert (packed.backend, padded.backend) == ("block-diagonal", "padded")
@@ -66,11 +61,11 @@ def test_packed_and_padded_agree_through_loading(models, kind):
     torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-def test_fingerprint_follows_the_weights_not_the_file_name(models, tmp_path):
+def test_fingerprint_follows_the_weights_not_the_file_name(tiny_models, tmp_path):
     renamed = tmp_path / "esm2_renamed.pt"
-    shutil.copy(models.esm2, renamed)
+    shutil.copy(tiny_models.esm2, renamed)
     other = write_esm2_checkpoint(tmp_path / "esm2_other.pt", seed=1)
-    first = _load_esm2(models.esm2).fingerprint
+    first = _load_esm2(tiny_models.esm2).fingerprint
     assert len(first) == 64
     assert _load_esm2(renamed).fingerprint == first
     assert _load_esm2(other).fingerprint != first
@@ -87,11 +82,11 @@ def test_fingerprint_text_is_fixed_so_earlier_checkpoints_stay_valid():
     assert fingerprint_state(config, state) == "df3b6a4e5684c2c107718598021bb8665730d56cf94f12c111fb23d747ea3e66"
 
 
-def test_hub_name_found_in_torch_cache(models, tmp_path, monkeypatch):
+def test_hub_name_found_in_torch_cache(tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     cache = tmp_path / "torch" / "hub" / "checkpoints"
     cache.mkdir(parents=True)
-    shutil.copy(models.esm2, cache / "esm2_t2_test.pt")
+    shutil.copy(tiny_models.esm2, cache / "esm2_t2_test.pt")
     model = _load_esm2("esm2_t2_test")
     assert model.model_id == "esm2_t2_test" and model.embedding_dim == 64
 
@@ -161,38 +156,38 @@ BAD_FILES = [
 
 
 @pytest.mark.parametrize(("make", "message"), BAD_FILES, ids=[m.__name__ for m, _ in BAD_FILES])
-def test_bad_checkpoint_is_a_clear_error_naming_the_path(models, tmp_path, make, message):
+def test_bad_checkpoint_is_a_clear_error_naming_the_path(tiny_models, tmp_path, make, message):
     path = tmp_path / "esm2_bad.pt"
-    make(models.esm2, path)
+    make(tiny_models.esm2, path)
     with pytest.raises(InputError, match=message) as error:
         _load_esm2(path)
     assert str(path) in str(error.value)
 
 
-def test_missing_file_and_directory(models, tmp_path):
+def test_missing_file_and_directory(tiny_models, tmp_path):
     with pytest.raises(InputError, match=f"ESM-2 checkpoint {tmp_path / 'nope.pt'} does not exist"):
         _load_esm2(tmp_path / "nope.pt")
     with pytest.raises(InputError, match=r"is a directory, not an ESM-2 \.pt file") as error:
-        _load_esm2(models.dnabert_s)
-    assert str(models.dnabert_s) in str(error.value)
+        _load_esm2(tiny_models.dnabert_s)
+    assert str(tiny_models.dnabert_s) in str(error.value)
 
 
-def test_unknown_kind_and_device(models):
+def test_unknown_kind_and_device(tiny_models):
     with pytest.raises(InputError, match="unknown model kind 'bert'"):
-        load_embedding_model("bert", str(models.esm2), CPU, env=EnvConfig())
+        load_embedding_model("bert", str(tiny_models.esm2), CPU, env=EnvConfig())
     with pytest.raises(InputError, match="device meta is not supported"):
-        load_embedding_model("esm2", str(models.esm2), torch.device("meta"), env=EnvConfig())
+        load_embedding_model("esm2", str(tiny_models.esm2), torch.device("meta"), env=EnvConfig())
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when CUDA is absent")
-def test_cuda_requested_without_cuda(models):
+def test_cuda_requested_without_cuda(tiny_models):
     with pytest.raises(InputError, match="CUDA is not available"):
-        load_embedding_model("esm2", str(models.esm2), torch.device("cuda"), env=EnvConfig())
+        load_embedding_model("esm2", str(tiny_models.esm2), torch.device("cuda"), env=EnvConfig())
 
 
-def test_backend_that_cannot_run_here(models):
+def test_backend_that_cannot_run_here(tiny_models):
     with pytest.raises(ConfigError, match="'varlen' cannot run on cpu"):
-        _load_esm2(models.esm2, backend="varlen")
+        _load_esm2(tiny_models.esm2, backend="varlen")
 
 
 class _Collect(logging.Handler):
@@ -204,9 +199,9 @@ class _Collect(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_device_precision_and_backend_logged_once(models, tmp_path):
+def test_device_precision_and_backend_logged_once(tiny_models, tmp_path):
     path = tmp_path / "esm2_logged.pt"
-    shutil.copy(models.esm2, path)
+    shutil.copy(tiny_models.esm2, path)
     logger = logging.getLogger("virnucpro.models")
     collect, level = _Collect(), logger.level
     logger.addHandler(collect)

@@ -17,6 +17,7 @@ from virnucpro.models.classifier import load_classifier
 from virnucpro.models.dnabert_s_checkpoint import load_dnabert_s
 from virnucpro.models.tiny_checkpoints import (
     TinyDnabertSpec,
+    TinyModelPaths,
     train_bpe,
     write_dnabert_s_dir,
     write_test_models,
@@ -29,13 +30,6 @@ def digests(directory: Path) -> dict[str, str]:
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("models")
-    write_test_models(directory)
-    return directory
 
 
 def published_dnabert_keys(layers: int) -> set[str]:
@@ -66,8 +60,8 @@ def published_dnabert_keys(layers: int) -> set[str]:
     return keys
 
 
-def test_layout(models: Path) -> None:
-    assert sorted(digests(models)) == [
+def test_layout(tiny_models: TinyModelPaths) -> None:
+    assert sorted(digests(tiny_models.directory)) == [
         "classifier.pth",
         "dnabert-s/config.json",
         "dnabert-s/pytorch_model.bin",
@@ -79,12 +73,12 @@ def test_layout(models: Path) -> None:
     ]
 
 
-def test_same_seed_same_bytes_other_seed_other_weights(models: Path, tmp_path: Path) -> None:
+def test_same_seed_same_bytes_other_seed_other_weights(tiny_models: TinyModelPaths, tmp_path: Path) -> None:
     write_test_models(tmp_path / "again")
     write_test_models(tmp_path / "seed1", seed=1)
-    assert digests(tmp_path / "again") == digests(models)
+    assert digests(tmp_path / "again") == digests(tiny_models.directory)
     other = digests(tmp_path / "seed1")
-    first = digests(models)
+    first = digests(tiny_models.directory)
     for name in ("dnabert-s/pytorch_model.bin", "esm2_t2_test.pt", "classifier.pth", "dnabert-s/tokenizer.json"):
         assert other[name] != first[name], name
     assert other["dnabert-s/config.json"] == first["dnabert-s/config.json"]
@@ -96,8 +90,8 @@ def test_writing_is_quick(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 5.0
 
 
-def test_dnabert_weights_are_a_plain_state_dict_with_the_published_keys(models: Path) -> None:
-    state = torch.load(models / "dnabert-s" / "pytorch_model.bin", weights_only=True)
+def test_dnabert_weights_are_a_plain_state_dict_with_the_published_keys(tiny_models: TinyModelPaths) -> None:
+    state = torch.load(tiny_models.dnabert_s / "pytorch_model.bin", weights_only=True)
     assert set(state) == published_dnabert_keys(2)
     spec = TinyDnabertSpec()
     assert state["encoder.layer.1.attention.self.Wqkv.weight"].shape == (3 * spec.hidden_size, spec.hidden_size)
@@ -106,8 +100,8 @@ def test_dnabert_weights_are_a_plain_state_dict_with_the_published_keys(models: 
     assert all(value.dtype == torch.float32 for value in state.values())
 
 
-def test_dnabert_config_mirrors_the_published_keys(models: Path) -> None:
-    config = json.loads((models / "dnabert-s" / "config.json").read_text())
+def test_dnabert_config_mirrors_the_published_keys(tiny_models: TinyModelPaths) -> None:
+    config = json.loads((tiny_models.dnabert_s / "config.json").read_text())
     assert {
         key: config[key]
         for key in (
@@ -141,8 +135,8 @@ def test_dnabert_config_mirrors_the_published_keys(models: Path) -> None:
         assert key in config
 
 
-def test_tokenizer_has_the_published_structure(models: Path) -> None:
-    data = json.loads((models / "dnabert-s" / "tokenizer.json").read_text())
+def test_tokenizer_has_the_published_structure(tiny_models: TinyModelPaths) -> None:
+    data = json.loads((tiny_models.dnabert_s / "tokenizer.json").read_text())
     vocab = data["model"]["vocab"]
     assert [vocab[t] for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", "A", "C", "G", "T")] == list(range(9))
     assert len(vocab) == 96 and sorted(vocab.values()) == list(range(96))
@@ -158,8 +152,8 @@ def test_tokenizer_has_the_published_structure(models: Path) -> None:
         assert left in vocab and right in vocab and left + right in vocab, merge
 
 
-def test_tokenizer_loads_with_the_tokenizers_library(models: Path) -> None:
-    tokenizer = Tokenizer.from_file(str(models / "dnabert-s" / "tokenizer.json"))
+def test_tokenizer_loads_with_the_tokenizers_library(tiny_models: TinyModelPaths) -> None:
+    tokenizer = Tokenizer.from_file(str(tiny_models.dnabert_s / "tokenizer.json"))
     tokenizer.no_padding()
     ids = tokenizer.encode("AAAATTTTGGGGCCCC").ids
     assert ids[0] == 1 and ids[-1] == 2
@@ -174,22 +168,22 @@ def test_bpe_training_merges_the_most_frequent_pair_first() -> None:
     assert merges[0] == ["A", "A"] and vocab["AA"] == 9
 
 
-def test_dnabert_loads_through_the_real_loader(models: Path) -> None:
-    model = load_dnabert_s(str(models / "dnabert-s"), torch.device("cpu"), env=EnvConfig())
+def test_dnabert_loads_through_the_real_loader(tiny_models: TinyModelPaths) -> None:
+    model = load_dnabert_s(str(tiny_models.dnabert_s), torch.device("cpu"), env=EnvConfig())
     assert model.embedding_dim == 32
     assert model.tokenize("") == [1, 2]
 
 
-def test_esm2_file_loads_in_fair_esm(models: Path) -> None:
+def test_esm2_file_loads_in_fair_esm(tiny_models: TinyModelPaths) -> None:
     # fair-esm 2.0.0 calls a bare torch.load, which now defaults to weights-only: allow its cfg type.
     with torch.serialization.safe_globals([argparse.Namespace]):
-        model, alphabet = esm.pretrained.load_model_and_alphabet_local(str(models / "esm2_t2_test.pt"))
+        model, alphabet = esm.pretrained.load_model_and_alphabet_local(str(tiny_models.esm2))
     assert (model.num_layers, model.embed_dim, model.attention_heads) == (2, 64, 4)
     assert alphabet.padding_idx == 1
 
 
-def test_classifier_width_is_dnabert_plus_esm(models: Path) -> None:
-    loaded = load_classifier(models / "classifier.pth")
+def test_classifier_width_is_dnabert_plus_esm(tiny_models: TinyModelPaths) -> None:
+    loaded = load_classifier(tiny_models.classifier)
     assert loaded.info.input_dim == 32 + 64
     assert loaded.info.source == "legacy-pickle"
 

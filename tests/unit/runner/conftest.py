@@ -1,19 +1,10 @@
-"""Runner tests run torch on one thread.
-
-The test machines are small and shared: with two OpenMP threads competing with other processes and with
-the runner's packing thread, a tiny forward pass is 10-50x slower (measured 21 ms vs 2.6 ms). One thread
-keeps these tests fast; every comparison in them is between runs made with the same thread count.
-"""
+"""Runner tests run torch on one thread (`one_torch_thread` in tests/unit/conftest.py says why)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _every_runner_test_on_one_thread(one_torch_thread):
+    """Applies the shared `one_torch_thread` fixture to every test in this directory."""

@@ -30,7 +30,7 @@ from virnucpro.embed import checkpoint_parts, fingerprint_of
 from virnucpro.io.embeddings import read_embeddings
 from virnucpro.io.fasta import read_fasta
 from virnucpro.models.loading import load_embedding_model
-from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint, write_test_models
+from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint
 from virnucpro.runner.checkpoints import CheckpointStore
 
 FRAMES = 2000
@@ -79,16 +79,15 @@ def complete(workspace: Workspace, output: Path, checkpoints: Path | None) -> st
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Workspace:
+def workspace(tmp_path_factory, tiny_models) -> Workspace:
     root = tmp_path_factory.mktemp("kill")
-    models = write_test_models(root / "models")
     rng = random.Random(2024)
     frames = root / "protein.faa"
     with open(frames, "w") as handle:
         for i in range(FRAMES):
             sequence = "".join(rng.choice(AMINO) for _ in range(rng.randint(20, 120)))
             handle.write(f">read{i // 6}_chunk_{i % 3 + 1}{'FR'[i % 2]}{i % 3 + 1}\n{sequence}\n")
-    workspace = Workspace(root, models, frames, None, 0.0)
+    workspace = Workspace(root, tiny_models, frames, None, 0.0)
     started = time.monotonic()
     complete(workspace, root / "reference.safetensors", None)
     workspace.reference_s = time.monotonic() - started

@@ -7,10 +7,8 @@ stop codon in frame 1), so composition separates the classes for both the DNA an
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from virnucpro.cli import cli
 from virnucpro.train.dataset import ambiguous_chunks, filter_frames
@@ -30,25 +28,18 @@ def _records(label: str, count: int, rng: np.random.Generator, gc_rich: bool) ->
     return "".join(f">{label}{i}\n{''.join(rng.choice(CODONS, size=50, p=weights))}\n" for i in range(count))
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("models")
-    assert CliRunner().invoke(cli, ["make-test-models", str(directory)]).exit_code == 0
-    return directory
-
-
 # Measured with data seeds 0-2: held-out accuracy 1.0 on every run (the two codon usages give frames of
 # clearly different composition); 0.8 is the bound, chance is 0.5.
 MIN_ACCURACY = 0.8
 
 
-def test_training_from_fasta_with_the_tiny_models(models, tmp_path):
+def test_training_from_fasta_with_the_tiny_models(tiny_models, tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "viral.fa").write_text(_records("vir", 16, rng, gc_rich=True))
     (tmp_path / "host.fa").write_text(_records("host", 16, rng, gc_rich=False))
     args = ["train", "--outdir", str(tmp_path / "out"), "--viral", str(tmp_path / "viral.fa")]
-    args += ["--other", str(tmp_path / "host.fa"), "--chunk-length", "150", "--dnabert", str(models / "dnabert-s")]
-    args += ["--esm", str(models / "esm2_t2_test.pt"), "--device", "cpu", "--workdir", str(tmp_path / "work")]
+    args += ["--other", str(tmp_path / "host.fa"), "--chunk-length", "150", "--dnabert", str(tiny_models.dnabert_s)]
+    args += ["--esm", str(tiny_models.esm2), "--device", "cpu", "--workdir", str(tmp_path / "work")]
     args += ["--epochs", "40", "--learning-rate", "0.01", "--hidden-dim", "32", "--batch-size", "8"]
     args += ["--test-fraction", "0.25", "--validation-fraction", "0.25", "--seed", "1"]
     result = CliRunner().invoke(cli, args)
