@@ -30,12 +30,10 @@ class DnabertTokenizer:
             raise InputError(f"{path}: not a readable tokenizers tokenizer.json ({error})") from error
         tokenizer.no_truncation()
         tokenizer.no_padding()
-        self.path = path
         self._tokenizer = tokenizer
-        self.special_ids = self._special_ids(tokenizer, path)
-        self.cls_id = self.special_ids["[CLS]"]
-        self.sep_id = self.special_ids["[SEP]"]
-        self.pad_id = self.special_ids["[PAD]"]
+        special_ids = self._special_ids(tokenizer, path)  # every special token must be there
+        self.cls_id = special_ids["[CLS]"]
+        self.sep_id = special_ids["[SEP]"]
         self._check_template(path)
 
     @property
