@@ -1,16 +1,15 @@
 """AsyncInferenceRunner: embed many sequences with one model, in packed batches, resumably.
 
-A background thread tokenizes the input and packs it into token-budget batches (first-fit-decreasing
-per input window, see `collator`), pinned for the copy. The main thread uploads batch k+1 while batch k
-runs, and collects each batch's pooled vectors once, by batch, never per sequence. Finished vectors go
-into one matrix in input order and, every N sequences or T seconds, into a checkpoint piece written by
-a background writer. SIGTERM/SIGINT (through `StopRequest`) stop between batches after saving.
+A background thread (`prefetch`) tokenizes the input and packs it into token-budget batches
+(first-fit-decreasing per input window, see `collator`), pinned for the copy. The main thread uploads
+batch k+1 while batch k runs, and collects each batch's pooled vectors once, by batch, never per
+sequence. Finished vectors go into one matrix in input order and, every N sequences or T seconds, into
+a checkpoint piece written by a background writer. SIGTERM/SIGINT (through `StopRequest`) stop between
+batches after saving.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,13 +26,12 @@ from virnucpro.runner.checkpoints import CheckpointStore
 from virnucpro.runner.collator import PackedBatch, build_batch, pack_windows, split_batch
 from virnucpro.runner.interrupts import Interrupted, StopRequest
 from virnucpro.runner.metrics import RunMetrics, peak_rss_bytes
+from virnucpro.runner.prefetch import Prefetcher
 from virnucpro.runner.progress import ProgressReporter
 from virnucpro.runner.settings import RunnerSettings
 from virnucpro.runner.staging import PendingResult, Stager
 
 log = get_logger("runner")
-
-POLL_S = 0.2
 
 
 class Record(Protocol):
@@ -92,7 +90,6 @@ class AsyncInferenceRunner:
         self.progress_bar = progress_bar
         self.stager = Stager(model.device)
         self.budget = settings.token_budget  # lowered by out-of-memory retries; batches above it are split
-        self._halt = threading.Event()  # tells the packing thread to stop
 
     def run(self, records: Sequence[Record]) -> RunResult:
         """Embed `records` (unique IDs) and return their vectors in input order.
@@ -105,7 +102,6 @@ class AsyncInferenceRunner:
         """
         wall_start = time.monotonic()
         self.budget = self.settings.token_budget
-        self._halt = threading.Event()
         state = self._new_state(records)
         self._resume_checkpoints(state)
         state.progress = ProgressReporter(self.model.kind, int((~state.done).sum()), bar=self.progress_bar)
@@ -116,6 +112,7 @@ class AsyncInferenceRunner:
             self._save_unsaved(state)
             raise
         finally:
+            batches.close()
             self._finalize(state, wall_start)
         return RunResult([r.id for r in records], state.vectors, state.metrics)
 
@@ -157,39 +154,11 @@ class AsyncInferenceRunner:
             len(resumed.rejected),
         )
 
-    def _start_packing(self, state: _RunState) -> queue.Queue:
-        """Start the thread that tokenizes and packs the input; returns the queue it fills.
-
-        The queue yields pinned `PackedBatch`es, then None; a failure in the thread arrives as the
-        exception object itself.
-        """
-        batches: queue.Queue = queue.Queue(maxsize=self.settings.prefetch_batches)
+    def _start_packing(self, state: _RunState) -> Prefetcher[PackedBatch]:
+        """Start the thread that tokenizes, packs and pins the batches still to compute, a few ahead."""
         skip = frozenset(np.flatnonzero(state.done).tolist())
-        thread = threading.Thread(
-            target=self._pack_into, args=(state.records, skip, batches), name="packer", daemon=True
-        )
-        thread.start()
-        return batches
-
-    def _pack_into(self, records: Sequence[Record], skip: frozenset[int], batches: queue.Queue) -> None:
-        """Packing thread body: put every batch still to compute into `batches`, then None."""
-        try:
-            for batch in self._packed_batches(records, skip):
-                if not self._put(batches, self.stager.pin(batch)):
-                    return
-            self._put(batches, None)
-        except BaseException as error:  # handed to the main thread, which raises it
-            self._put(batches, error)
-
-    def _put(self, batches: queue.Queue, item: object) -> bool:
-        """Put unless the run is halting (then False), without blocking forever on a full queue."""
-        while not self._halt.is_set():
-            try:
-                batches.put(item, timeout=POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
+        pinned = (self.stager.pin(batch) for batch in self._packed_batches(state.records, skip))
+        return Prefetcher(pinned, self.settings.prefetch_batches, name="packer")
 
     def _packed_batches(self, records: Sequence[Record], skip: frozenset[int]) -> Iterator[PackedBatch]:
         """The batches still to compute, tokenized in input order and packed by the window rule.
@@ -212,13 +181,16 @@ class AsyncInferenceRunner:
             )
         return token_ids
 
-    def _compute_all(self, batches: queue.Queue, state: _RunState) -> None:
-        """Run every batch, keeping one in flight: upload k+1 while k computes, collect k-1 meanwhile."""
+    def _compute_all(self, batches: Prefetcher[PackedBatch], state: _RunState) -> None:
+        """Run every batch, keeping one in flight: upload k+1 while k computes, collect k-1 meanwhile.
+
+        Waiting for a batch gives up on a stop request; `_stop_if_requested` then raises after collecting.
+        """
         pending: list[PendingResult] = []
-        batch = self._next_batch(batches)
+        batch = batches.next(give_up=self._stop_requested)
         while batch is not None:
             launched = self._launch(batch, state)
-            batch = self._next_batch(batches)
+            batch = batches.next(give_up=self._stop_requested)
             self._collect(pending, state)
             pending = launched
             self._stop_if_requested(pending, state)
@@ -226,19 +198,6 @@ class AsyncInferenceRunner:
         self._stop_if_requested([], state)
         if not state.done.all():
             raise VirnucproError(f"internal error: {int((~state.done).sum())} sequences were never embedded")
-
-    def _next_batch(self, batches: queue.Queue) -> PackedBatch | None:
-        """The next packed batch (None at the end); re-raises a packing-thread failure."""
-        while True:
-            try:
-                item = batches.get(timeout=POLL_S)
-            except queue.Empty:
-                if self.stop.requested:
-                    return None  # `_stop_if_requested` raises after the loop's last collection
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            return item
 
     def _launch(self, batch: PackedBatch, state: _RunState) -> list[PendingResult]:
         """Upload and run one batch; on device out-of-memory split it and retry the parts.
@@ -347,9 +306,12 @@ class AsyncInferenceRunner:
             self.stop.signum, f"{int(state.done.sum())} of {len(state.records)} sequences embedded and {saved}"
         )
 
+    def _stop_requested(self) -> bool:
+        """Whether SIGTERM/SIGINT (or a caller) asked the run to stop."""
+        return self.stop.requested
+
     def _finalize(self, state: _RunState, wall_start: float) -> None:
-        """Stop the packing thread and the progress display; fill the last metrics (times, peaks)."""
-        self._halt.set()
+        """Stop the progress display; fill the last metrics (times, peaks)."""
         if state.progress is not None:
             state.progress.close()
         metrics = state.metrics
