@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from virnucpro.models import kinds
 from virnucpro.models.attention import AttentionLayout, PackedLayout
 from virnucpro.models.base import PlacedEmbedder
 from virnucpro.models.dnabert_s_tokenizer import DnabertTokenizer
@@ -189,7 +190,7 @@ def mean_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
 class DnabertSEmbedder(PlacedEmbedder):
     """A placed `DnabertS` network and its tokenizer, ready to embed packed batches (an `EmbeddingModel`)."""
 
-    kind = "dnabert-s"
+    kind = kinds.DNABERT_S
     network: DnabertS
 
     def __init__(

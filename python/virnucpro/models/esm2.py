@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from virnucpro.models import kinds
 from virnucpro.models.attention import (
     AttentionLayout,
     PackedLayout,
@@ -178,7 +179,7 @@ class ESM2(nn.Module):
 class ESM2Embedder(PlacedEmbedder):
     """A placed `ESM2` network ready to embed packed batches (an `EmbeddingModel`)."""
 
-    kind = "esm2"
+    kind = kinds.ESM2
     network: ESM2
 
     def __init__(self, network: ESM2, *, model_id: str, fingerprint: str, backend: str) -> None:
