@@ -8,7 +8,7 @@ VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.virnucpro-installed
 
-.PHONY: setup venv nextflow demo test test-all browser lint format clean
+.PHONY: setup venv nextflow demo test test-all browser slurm lint format clean
 
 setup: venv nextflow
 
@@ -31,7 +31,7 @@ demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
 		--checkpoint_dir results/demo/checkpoints -ansi-log false
 
-test: setup browser
+test: setup browser slurm
 	$(VPY) -m pytest
 
 # The report's browser test needs Chromium (Debian's package); CI installs it, elsewhere the test is skipped.
@@ -39,7 +39,14 @@ browser:
 	@if [ -n "$${CI:-}" ] && ! command -v chromium >/dev/null 2>&1; then \
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
 
-test-all: setup
+# The SLURM tests start a one-node cluster (tools/slurm/local-cluster.sh) from Debian's slurm-wlm and munge;
+# CI installs them, elsewhere the tests are skipped without them.
+slurm:
+	@if [ -n "$${CI:-}" ] && [ "$$(id -u)" = 0 ] && ! command -v slurmctld >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; fi
+
+test-all: setup browser slurm
 	$(VPY) -m pytest -m "" 
 
 lint: setup
