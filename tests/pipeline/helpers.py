@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,9 @@ REPORT_FILES = (
     "summary.json",
     "report.html",
 )
+RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
+# checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
+EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,16 @@ class NextflowRun:
             return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def pipeline_env(nxf_home: Path) -> dict[str, str]:
-    """Environment of a run: this interpreter's bin/ first on PATH, so tasks' `python3` has the package."""
+def pipeline_env(nxf_home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment of a run: this interpreter's bin/ first on PATH, so tasks' `python3` has the package.
+
+    `extra` adds variables (for example SLURM_CONF, which sbatch and the other SLURM clients read).
+    """
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(NXF_HOME=str(nxf_home), NXF_OFFLINE="true", NXF_ANSI_LOG="false", NXF_OPTS="-Xms64m -Xmx1g")
     env.pop("NXF_SYNTAX_PARSER", None)
+    env.update(extra or {})
     return env
 
 
@@ -53,13 +62,20 @@ def nextflow_command(nextflow_bin: str, launch_dir: Path, *args: str) -> list[st
     return [nextflow_bin, "run", str(REPO), "-ansi-log", "false", "--outdir", str(launch_dir / "results"), *args]
 
 
-def run_pipeline(nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str, timeout: float = 600) -> NextflowRun:
+def run_pipeline(
+    nextflow_bin: str,
+    nxf_home: Path,
+    launch_dir: Path,
+    *args: str,
+    timeout: float = 600,
+    env: Mapping[str, str] | None = None,
+) -> NextflowRun:
     """Run the pipeline to the end in `launch_dir` (its work/, checkpoints/ and results/ go there)."""
     launch_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         nextflow_command(nextflow_bin, launch_dir, *args),
         cwd=launch_dir,
-        env=pipeline_env(nxf_home),
+        env=pipeline_env(nxf_home, env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -73,9 +89,80 @@ def fasta_ids(path: Path) -> list[str]:
     return [line[1:].split()[0] for line in path.read_text().splitlines() if line.startswith(">")]
 
 
+def split_demo_reads(directory: Path) -> dict[str, list[str]]:
+    """Write the demo reads as two FASTA files (first 25 reads, the other 15); sample -> its read IDs."""
+    records = DEMO_READS.read_text().split(">")[1:]
+    parts = {"alpha": records[:25], "beta": records[25:]}
+    for sample, part in parts.items():
+        (directory / f"{sample}.fa").write_text("".join(f">{record}" for record in part))
+    return {sample: fasta_ids(directory / f"{sample}.fa") for sample in parts}
+
+
 def statuses(run: NextflowRun) -> dict[str, list[str]]:
     """Process name (without the workflow prefix) -> the statuses of its tasks, from the trace."""
     found: dict[str, list[str]] = {}
     for row in run.trace():
         found.setdefault(row["process"].split(":")[-1], []).append(row["status"])
     return found
+
+
+def start_pipeline(
+    nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen:
+    """Start the pipeline in `launch_dir` in its own process group (so a test can kill it all) and return.
+
+    The console output goes to `launch_dir/console.log`.
+    """
+    launch_dir.mkdir(parents=True, exist_ok=True)
+    with open(launch_dir / "console.log", "w") as console:
+        return subprocess.Popen(
+            nextflow_command(nextflow_bin, launch_dir, *args),
+            cwd=launch_dir,
+            env=pipeline_env(nxf_home, env),
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def checkpoint_pieces(launch_dir: Path, kind: str = "*") -> list[Path]:
+    """Checkpoint pieces written so far under the launch directory's checkpoints/, for one model kind or all."""
+    return sorted((launch_dir / "checkpoints").glob(f"*/{kind}/*/piece-*.safetensors"))
+
+
+def resumed_count(task_dir: Path) -> int:
+    """How many sequences the embedding task in `task_dir` says it took from checkpoints."""
+    log = (task_dir / ".command.err").read_text()
+    match = RESUMED.search(log)
+    assert match, log
+    return int(match.group(1))
+
+
+def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = "demo") -> None:
+    """Every report file of `sample` has the same bytes in both runs."""
+    for name in REPORT_FILES:
+        ours, theirs = run.outdir / sample / name, reference.outdir / sample / name
+        assert ours.read_bytes() == theirs.read_bytes(), (sample, name)
+
+
+def signal_task_processes(launch_dir: Path, matches: Callable[[str], bool], signum: int) -> int:
+    """Send `signum` to this run's `virnucpro` task processes (working directory under its work/) that match
+    on their command line; returns how many there were."""
+    sent = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = Path(os.readlink(proc / "cwd"))
+        except OSError:
+            continue
+        if cwd.is_relative_to(launch_dir / "work") and "virnucpro" in cmdline and matches(cmdline):
+            os.kill(int(proc.name), signum)
+            sent += 1
+    return sent
+
+
+def embed_command(kind: str) -> Callable[[str], bool]:
+    """Matches the command line of a `virnucpro embed` of one model kind."""
+    return lambda cmdline: " embed " in cmdline and kind in cmdline

@@ -4,46 +4,37 @@ checkpoints, lose no finished work and give the same bytes as an uninterrupted r
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.pipeline.helpers import (
-    REPORT_FILES,
+    EMBED_PROCESS,
     NextflowRun,
-    nextflow_command,
-    pipeline_env,
+    assert_same_outputs,
+    checkpoint_pieces,
+    embed_command,
+    resumed_count,
     run_pipeline,
+    signal_task_processes,
+    start_pipeline,
     statuses,
 )
 
 pytestmark = pytest.mark.pipeline
-
-RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
-EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
 
 
 def start_and_wait_for_piece(
     nextflow_bin: str, nxf_home: Path, launch_dir: Path, timeout: float = 300
 ) -> tuple[subprocess.Popen, Path]:
     """Start the test profile in its own process group; return once a checkpoint piece exists."""
-    launch_dir.mkdir(parents=True)
-    process = subprocess.Popen(
-        nextflow_command(nextflow_bin, launch_dir, "-profile", "test"),
-        cwd=launch_dir,
-        env=pipeline_env(nxf_home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        pieces = sorted((launch_dir / "checkpoints").glob("*/*/*/piece-*.safetensors"))
+        pieces = checkpoint_pieces(launch_dir)
         if pieces:
             return process, pieces[0]
         time.sleep(0.05)
@@ -59,19 +50,6 @@ def unfinished_embed_dirs(launch_dir: Path) -> list[Path]:
         for script in launch_dir.glob("work/*/*/.command.sh")
         if "virnucpro embed" in script.read_text() and not (script.parent / ".exitcode").exists()
     ]
-
-
-def resumed_count(task_dir: Path) -> int:
-    """How many sequences the embedding task in `task_dir` says it took from checkpoints."""
-    log = (task_dir / ".command.err").read_text()
-    match = RESUMED.search(log)
-    assert match, log
-    return int(match.group(1))
-
-
-def assert_same_outputs(run: NextflowRun, reference: NextflowRun) -> None:
-    for name in REPORT_FILES:
-        assert (run.outdir / "demo" / name).read_bytes() == (reference.outdir / "demo" / name).read_bytes(), name
 
 
 def test_kill_whole_run_during_embedding_then_resume(
@@ -108,7 +86,7 @@ def test_killed_task_is_retried_within_the_run(
     launch_dir = tmp_path / "retried"
     process, piece = start_and_wait_for_piece(nextflow_bin, nxf_home, launch_dir)
     kind = piece.parts[-3]
-    _kill_task_processes(launch_dir, lambda cmdline: " embed " in cmdline and kind in cmdline)
+    assert signal_task_processes(launch_dir, embed_command(kind), signal.SIGKILL), "no embedding process to kill"
     try:
         process.wait(timeout=600)
     finally:
@@ -122,20 +100,3 @@ def test_killed_task_is_retried_within_the_run(
     assert attempts[0]["workdir"] != attempts[1]["workdir"]
     assert resumed_count(Path(attempts[1]["workdir"])) > 0
     assert_same_outputs(run, demo_run)
-
-
-def _kill_task_processes(launch_dir: Path, matches: Callable[[str], bool]) -> None:
-    """SIGKILL this run's `virnucpro` task processes (working directory under its work/) that match."""
-    killed = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            cwd = Path(os.readlink(proc / "cwd"))
-        except OSError:
-            continue
-        if cwd.is_relative_to(launch_dir / "work") and "virnucpro" in cmdline and matches(cmdline):
-            os.kill(int(proc.name), signal.SIGKILL)
-            killed += 1
-    assert killed, "no matching task process to kill"

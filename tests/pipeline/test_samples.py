@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import DEMO_READS, NextflowRun, fasta_ids, run_pipeline, statuses
+from tests.pipeline.helpers import NextflowRun, run_pipeline, split_demo_reads, statuses
 
 pytestmark = pytest.mark.pipeline
-
-
-def split_demo_reads(directory: Path) -> dict[str, list[str]]:
-    """Write the demo reads as two FASTA files (first 25 reads, the other 15); sample -> its read IDs."""
-    records = DEMO_READS.read_text().split(">")[1:]
-    parts = {"alpha": records[:25], "beta": records[25:]}
-    for sample, part in parts.items():
-        (directory / f"{sample}.fa").write_text("".join(f">{record}" for record in part))
-    return {sample: fasta_ids(directory / f"{sample}.fa") for sample in parts}
 
 
 @pytest.mark.slow
