@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.pipeline.helpers import SETUP, NextflowRun, run_pipeline
+from tests.pipeline.slurm import ClusterUnavailable, SlurmCluster, running, start_cluster, stop_cluster
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,22 @@ def demo_run(nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPat
     run = run_pipeline(nextflow_bin, nxf_home, tmp_path_factory.mktemp("demo"), "-profile", "test")
     assert run.returncode == 0, run.output
     return run
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    """A one-node SLURM cluster (partitions cpu and gpu, two placeholder GPUs) for the session.
+
+    Its daemons are stopped by their PIDs at the end, and the session fails if any of them is still running.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("SLURM tests need root (slurmd starts jobs as their owner)")
+    try:
+        cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    except ClusterUnavailable as reason:
+        _missing(f"SLURM tests: {reason}")
+    pids = cluster.daemon_pids()
+    yield cluster
+    stop_cluster(cluster)
+    left = {name: pid for name, pid in pids.items() if running(pid)}
+    assert not left, f"SLURM daemons still running after the session: {left}"

@@ -1,0 +1,214 @@
+"""The pipeline on a real one-node SLURM cluster (tools/slurm/local-cluster.sh, started once per session).
+
+Every task runs as a SLURM job and the results equal the local executor's (default suite, about 1.5 min on
+2 cores); a job stopped by its time limit or by `scancel` is retried by Nextflow and resumes from its
+checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2.5 and 6.5 min on a loaded 2-core
+machine). `pytest -m slurm` runs them all.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.helpers import (
+    EMBED_PROCESS,
+    NextflowRun,
+    assert_same_outputs,
+    checkpoint_pieces,
+    embed_command,
+    resumed_count,
+    run_pipeline,
+    signal_task_processes,
+    split_demo_reads,
+    start_pipeline,
+)
+from tests.pipeline.slurm import SlurmCluster
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.slurm]
+
+# Nextflow looks for finished jobs every 5 s by default; every second keeps these runs short.
+FAST_POLL = "executor.pollInterval = '1 sec'\n"
+# Exit codes the task wrapper (.command.run) reports when SLURM stops a job: USR2 is the warning SLURM sends
+# 30 s before the time limit (Nextflow asks for it with `--signal B:USR2@30`), TERM comes with scancel.
+EXIT_USR2, EXIT_TERM = "140", "143"
+
+
+def process_name(row: dict[str, str]) -> str:
+    return row["process"].split(":")[-1]
+
+
+def attempts(run: NextflowRun, process: str) -> list[dict[str, str]]:
+    """Trace rows of one process's tasks, in attempt order."""
+    rows = [row for row in run.trace() if process_name(row) == process]
+    return sorted(rows, key=lambda row: int(row["attempt"]))
+
+
+def sbatch_header(row: dict[str, str]) -> list[str]:
+    """The `#SBATCH` lines Nextflow wrote for a task."""
+    lines = (Path(row["workdir"]) / ".command.run").read_text().splitlines()
+    return [line for line in lines if line.startswith("#SBATCH ")]
+
+
+@pytest.fixture(scope="module")
+def slurm_demo_run(
+    slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> NextflowRun:
+    """`nextflow run . -profile test,slurm`, exactly as a user would smoke-test a cluster."""
+    launch_dir = tmp_path_factory.mktemp("slurm_demo")
+    run = run_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test,slurm", env=slurm_cluster.env)
+    assert run.returncode == 0, run.output
+    return run
+
+
+def test_test_profile_on_slurm_gives_the_local_results(slurm_demo_run: NextflowRun, demo_run: NextflowRun) -> None:
+    assert_same_outputs(slurm_demo_run, demo_run)
+    assert sorted(map(process_name, slurm_demo_run.trace())) == sorted(map(process_name, demo_run.trace()))
+
+
+def test_every_task_ran_as_a_slurm_job(slurm_demo_run: NextflowRun, slurm_cluster: SlurmCluster) -> None:
+    """SLURM's own record of each task's job: finished, in the task's work directory, in the profile's
+    partition (embedding in `gpu`, everything else in `cpu`)."""
+    jobs = slurm_cluster.finished_jobs()
+    for row in slurm_demo_run.trace():
+        job = jobs[row["native_id"]]
+        assert (job["State"], job["ExitCode"]) == ("COMPLETED", "0:0"), job
+        assert job["WorkDir"] == row["workdir"]
+        assert job["JobName"].startswith(f"nf-{row['process'].replace(':', '_')}"), job
+        partition = "gpu" if process_name(row) in EMBED_PROCESS.values() else "cpu"
+        assert job["Partition"] == partition, job
+        assert f"#SBATCH -p {partition}" in sbatch_header(row)
+
+
+def hold_past_time_limit(cluster: SlurmCluster, launch_dir: Path, kind: str) -> None:
+    """Make the running embedding job outlast its time limit whatever the machine's speed: freeze the
+    embedder (SIGSTOP, as if its input were far too large) and cut the job's limit to about a minute from now.
+
+    SLURM checks limits every 30 s; ending at least 45 s away, the job always gets SLURM's warning signal
+    (USR2, 30 s ahead) before the limit itself.
+    """
+    job_id = cluster.running_job(EMBED_PROCESS[kind])
+    assert signal_task_processes(launch_dir, embed_command(kind), signal.SIGSTOP), "no embedder to freeze"
+    hours, minutes, seconds = (int(part) for part in cluster.job(job_id)["RunTime"].split(":"))
+    ran = 3600 * hours + 60 * minutes + seconds
+    cluster.command("scontrol", "update", f"JobId={job_id}", f"TimeLimit={math.ceil((ran + 45) / 60)}")
+
+
+def cancel(cluster: SlurmCluster, launch_dir: Path, kind: str) -> None:
+    cluster.command("scancel", cluster.running_job(EMBED_PROCESS[kind]))
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(
+    slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> NextflowRun:
+    """-profile test,slurm where SLURM stops each embedding job once it has written a checkpoint piece:
+    EMBED_DNABERT by its time limit, EMBED_ESM by `scancel`."""
+    launch_dir = tmp_path_factory.mktemp("slurm_interrupted")
+    # the retry asks for twice the first attempt's time, as conf/base.config does for every process
+    limits = "process {\n    withName: 'EMBED_DNABERT' {\n        time = { 10.min * task.attempt }\n    }\n}\n"
+    (launch_dir / "limits.config").write_text(FAST_POLL + limits)
+    args = ("-profile", "test,slurm", "-c", str(launch_dir / "limits.config"))
+    process = start_pipeline(nextflow_bin, nxf_home, launch_dir, *args, env=slurm_cluster.env)
+    actions = {"dnabert-s": hold_past_time_limit, "esm2": cancel}
+    try:
+        deadline = time.monotonic() + 600
+        while actions and process.poll() is None and time.monotonic() < deadline:
+            for kind in [kind for kind in actions if checkpoint_pieces(launch_dir, kind)]:
+                actions.pop(kind)(slurm_cluster, launch_dir, kind)
+            time.sleep(0.05)
+        console = (launch_dir / "console.log").read_text()
+        assert not actions, f"no checkpoint piece of {sorted(actions)} while the run lasted:\n{console}"
+        process.wait(timeout=900)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    run = NextflowRun(launch_dir, launch_dir / "results", process.returncode, (launch_dir / "console.log").read_text())
+    assert run.returncode == 0, run.output
+    return run
+
+
+@pytest.mark.slow
+def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
+    interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
+) -> None:
+    first, retry = attempts(interrupted_run, "EMBED_DNABERT")
+    assert (first["attempt"], first["exit"], retry["attempt"], retry["status"]) == ("1", EXIT_USR2, "2", "COMPLETED")
+    assert "#SBATCH -t 00:10:00" in sbatch_header(first)
+    assert "#SBATCH -t 00:20:00" in sbatch_header(retry)
+    # SLURM's record: the first job ended by the warning of its (cut) limit, the retry had the time it asked for
+    jobs = slurm_cluster.finished_jobs()
+    killed = jobs[first["native_id"]]
+    assert (killed["State"], killed["ExitCode"]) == ("FAILED", f"{EXIT_USR2}:0"), killed
+    assert int(killed["Timelimit"]) < 10, killed
+    assert (jobs[retry["native_id"]]["State"], jobs[retry["native_id"]]["Timelimit"]) == ("COMPLETED", "20")
+    assert retry["workdir"] != first["workdir"]
+    assert resumed_count(Path(retry["workdir"])) > 0
+    assert_same_outputs(interrupted_run, demo_run)
+
+
+@pytest.mark.slow
+def test_scancel_stops_the_job_and_the_retry_resumes(
+    interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
+) -> None:
+    first, retry = attempts(interrupted_run, "EMBED_ESM")
+    assert (first["attempt"], first["exit"], retry["attempt"], retry["status"]) == ("1", EXIT_TERM, "2", "COMPLETED")
+    jobs = slurm_cluster.finished_jobs()
+    assert jobs[first["native_id"]]["State"] == "CANCELLED", jobs[first["native_id"]]
+    assert jobs[retry["native_id"]]["State"] == "COMPLETED"
+    assert resumed_count(Path(retry["workdir"])) > 0
+    assert_same_outputs(interrupted_run, demo_run)
+
+
+def job_span(job: dict[str, str]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(job["Start"]), datetime.fromisoformat(job["End"])
+
+
+def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    """The largest number of jobs that ran at the same time (SLURM records times to the second, so jobs that
+    only touch at a second boundary do not count as overlapping)."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+@pytest.mark.slow
+def test_two_samples_run_their_shards_as_concurrent_jobs(
+    slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path: Path
+) -> None:
+    """Two samples of two shards each under the slurm profile's queue (executor.queueSize 50): SLURM runs
+    several jobs at once, and each sample's results equal the local executor's."""
+    expected = split_demo_reads(tmp_path)
+    (tmp_path / "samples.csv").write_text(f"sample,fasta\nalpha,{tmp_path}/alpha.fa\nbeta,{tmp_path}/beta.fa\n")
+    # one CPU per task, so that a two-CPU node has room for two jobs at once
+    (tmp_path / "one_cpu.config").write_text("process.resourceLimits = [cpus: 1, memory: 6.GB, time: 1.h]\n")
+    (tmp_path / "poll.config").write_text(FAST_POLL)
+    # ceil(25 / 13) = 2 shards for alpha, ceil(15 / 13) = 2 for beta
+    args = ("--input", str(tmp_path / "samples.csv"), "--shard_size", "13", "-c", str(tmp_path / "one_cpu.config"))
+    local = run_pipeline(nextflow_bin, nxf_home, tmp_path / "local", "-profile", "test", *args)
+    assert local.returncode == 0, local.output
+    slurm_args = ("-profile", "test,slurm", *args, "-c", str(tmp_path / "poll.config"))
+    slurm = run_pipeline(nextflow_bin, nxf_home, tmp_path / "slurm", *slurm_args, env=slurm_cluster.env)
+    assert slurm.returncode == 0, slurm.output
+
+    rows = slurm.trace()
+    jobs = slurm_cluster.finished_jobs()
+    assert all(jobs[row["native_id"]]["State"] == "COMPLETED" for row in rows)
+    # each shard's two embedding jobs are queued together, and the node has two CPUs for them
+    embed_jobs = [jobs[row["native_id"]] for row in rows if process_name(row) in EMBED_PROCESS.values()]
+    assert len(embed_jobs) == 2 * 4
+    assert most_at_once([job_span(job) for job in embed_jobs]) >= 2
+    for sample, read_ids in expected.items():
+        assert_same_outputs(slurm, local, sample)
+        reads = (slurm.outdir / sample / "reads.tsv").read_text().splitlines()[1:]
+        assert [row.split("\t")[0] for row in reads] == read_ids
