@@ -84,7 +84,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/builtin
 GresTypes=gpu
-# No slurmdbd: finished jobs are written to a text file, which \`sacct --completion\` reads.
+# No slurmdbd: finished jobs are written to a text file, which sacct --completion reads.
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/log/jobcomp.txt
@@ -93,7 +93,7 @@ SlurmdParameters=config_overrides
 ReturnToService=2
 MailProg=/bin/true
 KillWait=10
-# Finished jobs stay visible to `scontrol show job` for an hour (what they asked for and were given).
+# Finished jobs stay visible to scontrol show job for an hour (what they asked for and were given).
 MinJobAge=3600
 NodeName=$NODE_NAME NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory_mb Gres=gpu:2 State=UNKNOWN
 PartitionName=cpu Nodes=$NODE_NAME Default=YES MaxTime=INFINITE State=UP
