@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,8 @@ class SlurmCluster:
         return {row["JobID"]: row for row in rows}
 
     def job(self, job_id: str) -> dict[str, str]:
-        """`scontrol show job` of a running or recently finished job, as key -> value."""
+        """`scontrol show job` of a running or recently finished job (the cluster keeps them for an hour),
+        as key -> value."""
         fields = self.command("scontrol", "--oneliner", "show", "job", job_id).split()
         return dict(field.split("=", 1) for field in fields if "=" in field)
 
@@ -98,3 +100,22 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return not stat.rpartition(") ")[2].startswith("Z")
+
+
+def megabytes(text: str) -> int:
+    """A memory size as Nextflow ("4 GB") or SLURM ("4G", "4096M") writes it, in MiB."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?) ?([KMGT])B?", text.strip())
+    assert match, text
+    return round(float(match.group(1)) * 1024 ** "KMGT".index(match.group(2)) / 1024)
+
+
+def minutes(text: str) -> int:
+    """A duration as Nextflow ("4h", "1d 2h", "30m") or SLURM ("04:00:00", "2-00:00:00") writes it."""
+    if ":" in text:
+        days, _, clock = text.rpartition("-")
+        hours, mins, _secs = (int(part) for part in clock.split(":"))
+        return (int(days or 0) * 24 + hours) * 60 + mins
+    unit_minutes = {"d": 1440, "h": 60, "m": 1}
+    parts = re.findall(r"(\d+)(d|h|m)\b", text)
+    assert parts, text
+    return sum(int(value) * unit_minutes[unit] for value, unit in parts)

@@ -1,9 +1,9 @@
 """The pipeline on a real one-node SLURM cluster (tools/slurm/local-cluster.sh, started once per session).
 
-Every task runs as a SLURM job and the results equal the local executor's (default suite, about 1.5 min on
-2 cores); a job stopped by its time limit or by `scancel` is retried by Nextflow and resumes from its
-checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2.5 and 6.5 min on a loaded 2-core
-machine). `pytest -m slurm` runs them all.
+Every task runs as a SLURM job, gets what it asked for, and the results equal the local executor's (default
+suite, about 2 min on 2 cores). A job stopped by its time limit or by `scancel` is retried by Nextflow and
+resumes from its checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2.5 and 6.5 min on a
+loaded 2-core machine). `pytest -m slurm` runs them all.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.pipeline.helpers import (
     split_demo_reads,
     start_pipeline,
 )
-from tests.pipeline.slurm import SlurmCluster
+from tests.pipeline.slurm import SlurmCluster, megabytes, minutes
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slurm]
 
@@ -84,6 +84,50 @@ def test_every_task_ran_as_a_slurm_job(slurm_demo_run: NextflowRun, slurm_cluste
         partition = "gpu" if process_name(row) in EMBED_PROCESS.values() else "cpu"
         assert job["Partition"] == partition, job
         assert f"#SBATCH -p {partition}" in sbatch_header(row)
+
+
+@pytest.fixture(scope="module")
+def slurm_gpu_stub_run(
+    slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> NextflowRun:
+    """`-profile test,slurm,gpu -stub`: every task is a real SLURM job that only touches its outputs (the
+    placeholder GPUs cannot run CUDA). The trace adds what each task asked for, and NXF_DEBUG=1 makes each
+    job write its environment at the top of its .command.log."""
+    launch_dir = tmp_path_factory.mktemp("slurm_gpu")
+    fields = "native_id,process,tag,status,exit,attempt,workdir,cpus,memory,time"
+    (launch_dir / "trace.config").write_text(FAST_POLL + f"trace.fields = '{fields}'\n")
+    args = ("-profile", "test,slurm,gpu", "-stub", "-c", str(launch_dir / "trace.config"))
+    run = run_pipeline(nextflow_bin, nxf_home, launch_dir, *args, env={**slurm_cluster.env, "NXF_DEBUG": "1"})
+    assert run.returncode == 0, run.output
+    return run
+
+
+def task_environment(row: dict[str, str]) -> dict[str, str]:
+    """The environment a job's task script ran with, from the dump NXF_DEBUG=1 puts in .command.log."""
+    log = (Path(row["workdir"]) / ".command.log").read_text()
+    dump = log.split("============= task environment =============\n")[1].split("=============")[0]
+    return dict(line.split("=", 1) for line in dump.splitlines() if "=" in line)
+
+
+def test_slurm_gives_each_job_what_its_task_asked_for(slurm_gpu_stub_run: NextflowRun, slurm_cluster: SlurmCluster):
+    """CPUs, memory and time of every job, as SLURM recorded them, equal the task's (from the trace); with
+    -profile gpu the embedding jobs ask for one GPU in the `gpu` partition and see the one SLURM gave them in
+    CUDA_VISIBLE_DEVICES, and no other job gets a GPU."""
+    rows = slurm_gpu_stub_run.trace()
+    assert sum(process_name(row) in EMBED_PROCESS.values() for row in rows) == 2
+    for row in rows:
+        job, header, env = slurm_cluster.job(row["native_id"]), sbatch_header(row), task_environment(row)
+        assert job["NumCPUs"] == row["cpus"], (row, job)
+        assert megabytes(job["MinMemoryNode"]) == megabytes(row["memory"]), (row, job)
+        assert minutes(job["TimeLimit"]) == minutes(row["time"]), (row, job)
+        if process_name(row) in EMBED_PROCESS.values():
+            assert "#SBATCH --gres=gpu:1" in header and job["Partition"] == "gpu", (header, job)
+            assert job["TresPerNode"] == "gres:gpu:1", job
+            # SLURM_JOB_GPUS: the GPU SLURM allocated to the job (one of the node's two)
+            assert env["CUDA_VISIBLE_DEVICES"] == env["SLURM_JOB_GPUS"] in {"0", "1"}, env
+        else:
+            assert not any("--gres" in line for line in header) and job["Partition"] == "cpu", (header, job)
+            assert "TresPerNode" not in job and "SLURM_JOB_GPUS" not in env and "CUDA_VISIBLE_DEVICES" not in env
 
 
 def hold_past_time_limit(cluster: SlurmCluster, launch_dir: Path, kind: str) -> None:
