@@ -179,12 +179,21 @@ def interrupted_run(
     return run
 
 
+def stopped_then_resumed(run: NextflowRun, process: str, exit_code: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The two attempts of `process`: the first ended with `exit_code`, the retry completed in a new work
+    directory and took sequences from the first one's checkpoint pieces."""
+    first, retry = attempts(run, process)
+    assert (first["attempt"], first["exit"], retry["attempt"], retry["status"]) == ("1", exit_code, "2", "COMPLETED")
+    assert retry["workdir"] != first["workdir"]
+    assert resumed_count(Path(retry["workdir"])) > 0
+    return first, retry
+
+
 @pytest.mark.slow
 def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
     interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
 ) -> None:
-    first, retry = attempts(interrupted_run, "EMBED_DNABERT")
-    assert (first["attempt"], first["exit"], retry["attempt"], retry["status"]) == ("1", EXIT_USR2, "2", "COMPLETED")
+    first, retry = stopped_then_resumed(interrupted_run, "EMBED_DNABERT", EXIT_USR2)
     assert "#SBATCH -t 00:10:00" in sbatch_header(first)
     assert "#SBATCH -t 00:20:00" in sbatch_header(retry)
     # SLURM's record: the first job ended by the warning of its (cut) limit, the retry had the time it asked for
@@ -193,8 +202,6 @@ def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
     assert (killed["State"], killed["ExitCode"]) == ("FAILED", f"{EXIT_USR2}:0"), killed
     assert int(killed["Timelimit"]) < 10, killed
     assert (jobs[retry["native_id"]]["State"], jobs[retry["native_id"]]["Timelimit"]) == ("COMPLETED", "20")
-    assert retry["workdir"] != first["workdir"]
-    assert resumed_count(Path(retry["workdir"])) > 0
     assert_same_outputs(interrupted_run, demo_run)
 
 
@@ -202,12 +209,9 @@ def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
 def test_scancel_stops_the_job_and_the_retry_resumes(
     interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
 ) -> None:
-    first, retry = attempts(interrupted_run, "EMBED_ESM")
-    assert (first["attempt"], first["exit"], retry["attempt"], retry["status"]) == ("1", EXIT_TERM, "2", "COMPLETED")
+    first, retry = stopped_then_resumed(interrupted_run, "EMBED_ESM", EXIT_TERM)
     jobs = slurm_cluster.finished_jobs()
-    assert jobs[first["native_id"]]["State"] == "CANCELLED", jobs[first["native_id"]]
-    assert jobs[retry["native_id"]]["State"] == "COMPLETED"
-    assert resumed_count(Path(retry["workdir"])) > 0
+    assert (jobs[first["native_id"]]["State"], jobs[retry["native_id"]]["State"]) == ("CANCELLED", "COMPLETED")
     assert_same_outputs(interrupted_run, demo_run)
 
 
