@@ -1,9 +1,9 @@
 """The pipeline on a real one-node SLURM cluster (tools/slurm/local-cluster.sh, started once per session).
 
 Every task runs as a SLURM job, gets what it asked for, and the results equal the local executor's (default
-suite, about 2 min on 2 cores). A job stopped by its time limit or by `scancel` is retried by Nextflow and
-resumes from its checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2.5 and 6.5 min on a
-loaded 2-core machine). `pytest -m slurm` runs them all.
+suite, about 2.5 min on a loaded 2-core machine). A job stopped by its time limit or by `scancel` is retried
+by Nextflow and resumes from its checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2 and
+7 min there). `pytest -m slurm` runs them all.
 """
 
 from __future__ import annotations
