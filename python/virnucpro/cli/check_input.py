@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
+
 
 @click.command("check-input")
+@threads_option(torch_pools=False)
 @click.option(
     "--params",
     "params_path",

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
+
 
 @click.command("classify")
+@threads_option(torch_pools=True)
 @click.option("--dnabert", "dnabert", required=True, type=click.Path(path_type=Path), help="DNABERT-S embeddings.")
 @click.option("--esm", "esm", required=True, type=click.Path(path_type=Path), help="ESM-2 embeddings.")
 @click.option(

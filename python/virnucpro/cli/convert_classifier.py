@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
+
 
 @click.command("convert-classifier")
+@threads_option(torch_pools=True)
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option(

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.models.kinds import MODEL_KINDS
 from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S
 
 
 @click.command("embed")
+@threads_option(torch_pools=True)
 @click.option("--model-kind", required=True, type=click.Choice(MODEL_KINDS), help="Which model.")
 @click.option("--model", "model", required=True, help="Checkpoint path or hub name found in the local caches.")
 @click.option(

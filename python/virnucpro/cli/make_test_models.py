@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.logging_setup import get_logger
 
 
 @click.command("make-test-models")
+@threads_option(torch_pools=True)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and the tokenizer.")
 def command(directory: Path, seed: int) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.predict import PredictSettings
 from virnucpro.translate import AMBIGUOUS_MODES
 
@@ -14,6 +15,7 @@ _DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSe
 
 
 @click.command("predict")
+@threads_option(torch_pools=True)
 @click.argument("reads", type=click.Path(path_type=Path))
 @click.option("--chunk-length", required=True, type=click.IntRange(min=1), help="Chunk length: 300 or 500.")
 @click.option("--dnabert", required=True, help="DNABERT-S directory or hub name (zhihan1996/DNABERT-S).")

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.report.reads import DEFAULT_THRESHOLD
 
 
 @click.command("report")
+@threads_option(torch_pools=False)
 @click.option(
     "--scores", "scores", multiple=True, required=True, type=click.Path(path_type=Path), help="scores.tsv, per shard."
 )

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
+
 
 @click.command("shard")
+@threads_option(torch_pools=False)
 @click.argument("reads", type=click.Path(path_type=Path))
 @click.option("--shard-size", required=True, type=click.IntRange(min=1), help="Reads per shard.")
 @click.option("--outdir", required=True, type=click.Path(path_type=Path), help="Output directory (created).")

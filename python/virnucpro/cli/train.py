@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.train.settings import TrainSettings
 
 _PATH = click.Path(path_type=Path)
@@ -14,6 +15,7 @@ _DEFAULTS = TrainSettings()
 
 
 @click.command("train")
+@threads_option(torch_pools=True)
 @click.option("--outdir", required=True, type=_PATH, help="Writes classifier.safetensors, metrics.json, split.tsv.")
 @click.option("--viral", multiple=True, type=_PATH, help="FASTA of viral records (repeatable).")
 @click.option("--other", multiple=True, type=_PATH, help="FASTA of non-viral records (repeatable).")

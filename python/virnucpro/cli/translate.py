@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.translate import AMBIGUOUS_MODES, DEFAULT_AMBIGUOUS
 
 
 @click.command("translate")
+@threads_option(torch_pools=False)
 @click.argument("reads", type=click.Path(path_type=Path))
 @click.option(
     "--chunk-length",
