@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +29,13 @@ from virnucpro.models.kinds import MODEL_ALPHABETS, MODEL_KINDS
 from virnucpro.models.precision import dtype_name
 from virnucpro.runner.async_runner import AsyncInferenceRunner
 from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of
-from virnucpro.runner.devices import CPU_TOKEN_BUDGET, choose_device, default_token_budget
+from virnucpro.runner.devices import (
+    CPU_TOKEN_BUDGET,
+    GpuSharing,
+    choose_device,
+    default_lock_dir,
+    default_token_budget,
+)
 from virnucpro.runner.interrupts import StopRequest, stop_on_signals
 from virnucpro.runner.metrics import RunMetrics
 from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S, RunnerSettings
@@ -54,6 +59,7 @@ def embed_file(
     metrics_path: str | Path | None = None,
     env: EnvConfig | None = None,
     progress_bar: bool | None = None,
+    gpu_sharing: GpuSharing | None = None,
 ) -> RunMetrics:
     """Embed every record of a frame FASTA and write the vectors, rows in input order.
 
@@ -62,7 +68,8 @@ def embed_file(
         output_path: the embedding file to write (`virnucpro.io.embeddings` format).
         model_kind: "esm2" or "dnabert-s".
         model: a checkpoint path or hub name (see `virnucpro.models.loading.load_embedding_model`).
-        device: "auto", "cpu", "cuda" or "cuda:N"; auto locks a free GPU when there are several.
+        device: "auto", "cpu", "cuda" or "cuda:N"; auto and cuda lock a free GPU when there is a choice,
+            cuda fails when no GPU is visible (see `virnucpro.runner.devices`).
         token_budget: tokens per packed batch (default: from free memory on CUDA, 512 on CPU; at least the
             longest sequence).
         checkpoint_dir: where to keep resumable pieces (None: no checkpoints).
@@ -71,6 +78,7 @@ def embed_file(
         metrics_path: write run metrics as JSON here.
         env: runtime settings (default: the process's `VIRNUCPRO_*` variables).
         progress_bar: force the progress bar on or off (default: when stderr is a terminal).
+        gpu_sharing: GPU lock directory and budget (default: `VIRNUCPRO_DEVICE_LOCK_DIR`, no budget).
 
     Returns:
         The run's metrics.
@@ -91,9 +99,9 @@ def embed_file(
         checkpoint_interval=checkpoint_interval,
     )
     records = read_frames(input_path, MODEL_ALPHABETS[model_kind])
-    lock_dir = Path(env.device_lock_dir or Path(tempfile.gettempdir()) / "virnucpro-device-locks")
+    sharing = gpu_sharing or GpuSharing(default_lock_dir(env.device_lock_dir))
     # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
-    choice = choose_device(device, lock_dir=lock_dir, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    choice = choose_device(device, sharing=sharing, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
     try:
         with stop_on_signals() as stop:
             loaded, load_s = _load_model(model_kind, model, choice.device, env)

@@ -35,7 +35,27 @@ from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOI
     default=None,
     help="Keep resumable pieces here; a rerun skips what a killed run finished.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (a GPU if one is visible, else the CPU), cpu, cuda (a GPU or exit 2) or cuda:N.",
+)
+@click.option(
+    "--device-lock-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Per-GPU lock files of auto/cuda; runs sharing a machine's GPUs must see the same directory "
+    "[default: $VIRNUCPRO_DEVICE_LOCK_DIR, else virnucpro-device-locks in the temp directory].",
+)
+@click.option(
+    "--max-gpus",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With auto/cuda: at most this many GPUs at once for all runs of --gpu-group (0: no cap).",
+)
+@click.option("--gpu-group", default="default", show_default=True, help="The runs that share --max-gpus.")
 @click.option(
     "--token-budget",
     type=int,
@@ -70,6 +90,9 @@ def command(
     output_path: Path,
     checkpoint_dir: Path | None,
     device: str,
+    device_lock_dir: Path | None,
+    max_gpus: int,
+    gpu_group: str,
     token_budget: int | None,
     checkpoint_every: int,
     checkpoint_interval: float,
@@ -79,8 +102,11 @@ def command(
 
     SIGTERM / SIGINT save finished work to --checkpoint-dir and exit 143 / 130.
     """
+    from virnucpro.config import get_env_config
     from virnucpro.embed import embed_file
+    from virnucpro.runner.devices import GpuSharing, default_lock_dir
 
+    lock_dir = device_lock_dir or default_lock_dir(get_env_config().device_lock_dir)
     embed_file(
         input_path,
         output_path,
@@ -92,4 +118,5 @@ def command(
         checkpoint_every=checkpoint_every,
         checkpoint_interval=checkpoint_interval,
         metrics_path=metrics_path,
+        gpu_sharing=GpuSharing(lock_dir, max_gpus, gpu_group),
     )
