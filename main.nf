@@ -11,6 +11,7 @@
 include { VIRNUCPRO               } from './workflows/virnucpro'
 include { PIPELINE_INITIALISATION } from './subworkflows/local/utils_virnucpro_pipeline'
 include { PIPELINE_COMPLETION     } from './subworkflows/local/utils_virnucpro_pipeline'
+include { checkpointRoot          } from './subworkflows/local/utils_virnucpro_pipeline'
 
 workflow {
 
@@ -24,16 +25,17 @@ workflow {
         //
         PIPELINE_INITIALISATION(
             groovy.json.JsonOutput.toJson(params),
+            params.input,
             params.make_test_models,
             params.dnabert_model,
             params.esm_model,
             params.classifier,
+            params.use_gpu ? params.gpu_lock_dir : null,
         )
 
-        // The embedders' checkpoints live outside the work directory; made here so that container engines
-        // can mount it with the user's ownership.
-        checkpoint_root = file(params.checkpoint_dir)
-        checkpoint_root.mkdirs()
+        // Where the embedders keep resumable pieces: reachable by a retry on another machine (the work
+        // directory's file system or object storage by default), so not inside any task's directory.
+        checkpoint_root = checkpointRoot(params.checkpoint_dir, workflow.workDir, workflow.fusion.enabled)
 
         //
         // WORKFLOW: shard, translate, embed, classify, report
@@ -43,7 +45,7 @@ workflow {
             PIPELINE_INITIALISATION.out.dnabert_model,
             PIPELINE_INITIALISATION.out.esm_model,
             PIPELINE_INITIALISATION.out.classifier,
-            checkpoint_root.toString(),
+            checkpoint_root,
         )
 
         //
@@ -70,11 +72,13 @@ def helpText(defaults) {
       --outdir          results directory [${defaults.outdir}]
       --chunk_length    300 or 500 for the published classifiers [${defaults.chunk_length}]
       --classifier      classifier file (300_model.pth / 500_model.pth or converted)
-      --dnabert_model   DNABERT-S directory or hub name [${defaults.dnabert_model}]
-      --esm_model       ESM-2 checkpoint or hub name [${defaults.esm_model}]
+      --dnabert_model   DNABERT-S directory (path or URI) or hub name [${defaults.dnabert_model}]
+      --esm_model       ESM-2 checkpoint (path or URI) or hub name [${defaults.esm_model}]
       --shard_size      reads per shard [${defaults.shard_size}]
       --use_gpu         embed on GPUs (or -profile gpu)
-      --checkpoint_dir  resumable embedding pieces, outside the work directory [${defaults.checkpoint_dir}]
+      --max_gpus        at most this many GPUs at once for the whole run [${defaults.max_gpus}]
+      --max_cpus, --max_memory, --max_time   the most one task may ask for [this machine, ${defaults.max_time}]
+      --checkpoint_dir  resumable embedding pieces [virnucpro-checkpoints in the work directory]
     Profiles: test, gpu, docker, singularity, apptainer, conda, slurm
     """.stripIndent()
 }

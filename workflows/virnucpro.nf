@@ -5,8 +5,8 @@
 
 include { SHARD         } from '../modules/local/shard'
 include { TRANSLATE     } from '../modules/local/translate'
-include { EMBED_DNABERT } from '../modules/local/embed_dnabert'
-include { EMBED_ESM     } from '../modules/local/embed_esm'
+include { EMBED as EMBED_DNABERT } from '../modules/local/embed'
+include { EMBED as EMBED_ESM     } from '../modules/local/embed'
 include { CLASSIFY      } from '../modules/local/classify'
 include { REPORT        } from '../modules/local/report'
 
@@ -14,10 +14,10 @@ workflow VIRNUCPRO {
 
     take:
     ch_samples      // channel: [ meta, reads.fa ], one item per sample; meta.id and meta.sample = the sample
-    dnabert_model   // value: DNABERT-S directory or hub name
-    esm_model       // value: ESM-2 .pt file or hub name
+    dnabert_model   // value: [ hub name, [] ] or [ '', DNABERT-S directory ]
+    esm_model       // value: [ hub name, [] ] or [ '', ESM-2 .pt file ]
     classifier      // value: classifier file
-    checkpoint_root // string: absolute directory for the embedders' resumable pieces
+    checkpoint_root // string: the embedders' checkpoint root as tasks see it ('' for none)
 
     main:
     ch_versions = channel.empty()
@@ -36,15 +36,16 @@ workflow VIRNUCPRO {
     ch_versions = ch_versions.mix(TRANSLATE.out.versions)
 
     //
-    // MODULE: embed the frames; checkpoints live outside the work directory, keyed by shard content, so a
-    // task rerun by -resume or by a retry (in a new work directory) continues where the killed one stopped
+    // MODULE: embed the frames, one EMBED module for both models; checkpoints live outside the tasks' own
+    // directories, keyed by shard content, so a task rerun by -resume or by a retry (in a new work or
+    // scratch directory, maybe on another machine) continues where the killed one stopped
     //
     EMBED_DNABERT(
-        TRANSLATE.out.nucleotide.map { meta, frames -> [meta, frames, "${checkpoint_root}/${meta.fingerprint}/dnabert-s"] },
+        TRANSLATE.out.nucleotide.map { meta, frames -> [meta, frames, checkpointDir(checkpoint_root, meta, 'dnabert-s')] },
         dnabert_model,
     )
     EMBED_ESM(
-        TRANSLATE.out.protein.map { meta, frames -> [meta, frames, "${checkpoint_root}/${meta.fingerprint}/esm2"] },
+        TRANSLATE.out.protein.map { meta, frames -> [meta, frames, checkpointDir(checkpoint_root, meta, 'esm2')] },
         esm_model,
     )
     ch_versions = ch_versions.mix(EMBED_DNABERT.out.versions, EMBED_ESM.out.versions)
@@ -86,6 +87,11 @@ def shardItems(meta, files) {
         def shard_meta = meta + [id: "${meta.sample}.${index}", shard: index, fingerprint: fingerprint, n_shards: shard_files.size()]
         [shard_meta, shard_file]
     }
+}
+
+// <root>/<shard fingerprint>/<model kind>, or '' (no checkpoints) when there is no root.
+def checkpointDir(root, meta, kind) {
+    return root ? "${root}/${meta.fingerprint}/${kind}".toString() : ''
 }
 
 // [meta, scores files, chunks files] of one sample with both lists in shard order.

@@ -3,20 +3,23 @@
 The Nextflow pipeline calls this (through `virnucpro check-input`) as its first task, so a missing file, a
 bad chunk length or a wrong model fails in seconds with a message naming the param, instead of hours later
 inside an embedding task. It needs no Nextflow plugin: the schemas are plain JSON Schema (draft 2020-12)
-plus two keywords of the nf-core dialect read here, `exists` (a path that must exist) and `errorMessage`
-(the text shown to the user).
+plus the nf-core dialect's `errorMessage` (the text shown to the user).
+
+Whether a file exists is never decided here: a path may be `s3://`, `gs://`, `az://` or `https://`, which
+only Nextflow resolves. Nextflow checks every file on the head node and hands its findings over as
+`FileFacts` (problems, and which model params name hub models rather than paths); this module checks the
+values and reports everything at once.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
-import gzip
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -34,14 +37,51 @@ SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SAMPLE_RULE = "start with a letter or digit and use only letters, digits, '_', '.' and '-'"
 # a Hugging Face hub name: owner/name
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+ESM2_FILE = re.compile(r"^esm2.*\.pt$")
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    """The value rules of one model param."""
+
+    hub_name: re.Pattern[str]  # the form of a hub name
+    path_kind: str  # what a path must name
+    example: str
+    file_name: re.Pattern[str] | None = None  # the form of a file name, when the name matters
+
+
+MODEL_RULES = {
+    "dnabert_model": ModelRule(HUB_NAME, "directory", "zhihan1996/DNABERT-S"),
+    "esm_model": ModelRule(ESM2_NAME, "file", "esm2_t36_3B_UR50D", ESM2_FILE),
+}
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample of the run: its name (names its results folder) and its FASTA, as an absolute path."""
+    """One sample of the run: its name (names its results folder) and its FASTA as the user gave it."""
 
     name: str
-    fasta: Path
+    fasta: str
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What Nextflow found out about the params that name files.
+
+    Attributes:
+        problems: one line per missing or wrong file, naming the param (`--classifier = 'x': ...`).
+        hub_names: model params whose value names no file, so it must be a hub name -> the path looked at.
+    """
+
+    problems: list[str] = field(default_factory=list)
+    hub_names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str) -> FileFacts:
+        """Read `{"problems": [...], "hub_names": {...}}`, as the pipeline writes it."""
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a JSON object with problems and hub_names")
+        return cls(list(data.get("problems", [])), dict(data.get("hub_names", {})))
 
 
 def load_json(path: Path, what: str) -> Any:
@@ -62,22 +102,21 @@ def param_definitions(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check_params(params: Mapping[str, Any], schema: Mapping[str, Any], *, base_dir: Path) -> list[str]:
+def check_params(params: Mapping[str, Any], schema: Mapping[str, Any], facts: FileFacts | None = None) -> list[str]:
     """Every problem with the params, as one line each naming the param; empty when all is well.
 
     Args:
         params: the pipeline params (null values mean "not given").
         schema: the pipeline schema (nextflow_schema.json).
-        base_dir: the launch directory; relative paths are relative to it.
+        facts: what Nextflow found about the files the params name (default: nothing wrong, no hub names).
     """
+    facts = facts or FileFacts()
     given = {name: value for name, value in params.items() if value is not None}
     problems = [_describe(error, schema) for error in _schema_errors(given, schema)]
-    definitions = param_definitions(schema)
-    for name, definition in definitions.items():
-        if definition.get("exists") and isinstance(given.get(name), str):
-            problems += _path_problems(f"--{name}", given[name], definition.get("format", ""), base_dir)
-    problems += _model_problems(given, base_dir)
-    _warn_unknown(given, definitions)
+    problems += facts.problems
+    named = {problem.split(" ", 1)[0] for problem in problems}
+    problems += [problem for problem in _model_problems(given, facts) if problem.split(" ", 1)[0] not in named]
+    _warn_unknown(given, param_definitions(schema))
     return problems
 
 
@@ -113,62 +152,26 @@ def _expected(error: ValidationError) -> str:
     return str(error.message)
 
 
-def resolve(value: str, base_dir: Path) -> Path:
-    """A param's path made absolute: relative paths are relative to the launch directory."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path(base_dir) / path
-
-
-def _path_problems(label: str, value: str, path_format: str, base_dir: Path) -> list[str]:
-    path = resolve(value, base_dir)
-    if not path.exists():
-        return [f"{label} = {value!r}: no such file (looked at {path})"]
-    if path_format == "file-path" and not path.is_file():
-        return [f"{label} = {value!r}: is a directory, expected a file ({path})"]
-    if path_format == "directory-path" and not path.is_dir():
-        return [f"{label} = {value!r}: is a file, expected a directory ({path})"]
-    return []
-
-
-def _model_problems(params: Mapping[str, Any], base_dir: Path) -> list[str]:
-    """Each model param must name a model of its own kind: a DNABERT-S directory, an ESM-2 checkpoint."""
+def _model_problems(params: Mapping[str, Any], facts: FileFacts) -> list[str]:
+    """Each model param names a model of its own kind: a hub name of the right form, or an ESM-2 file name."""
     if params.get("make_test_models"):
         return []
     problems = []
     if "classifier" not in params:
         problems.append("--classifier is required (the published 300_model.pth / 500_model.pth, or a converted one)")
-    if isinstance(params.get("dnabert_model"), str):
-        problems += _dnabert_problems(params["dnabert_model"], base_dir)
-    if isinstance(params.get("esm_model"), str):
-        problems += _esm_problems(params["esm_model"], base_dir)
+    for name, rule in MODEL_RULES.items():
+        value = params.get(name)
+        if not isinstance(value, str):
+            continue
+        if name in facts.hub_names:
+            if not rule.hub_name.match(value):
+                problems.append(
+                    f"--{name} = {value!r}: no such {rule.path_kind} (looked at {facts.hub_names[name]}), "
+                    f"and not a hub name like {rule.example}"
+                )
+        elif rule.file_name is not None and not rule.file_name.match(PurePosixPath(value).name):
+            problems.append(f"--{name} = {value!r}: expected an ESM-2 checkpoint file named esm2_*.pt")
     return problems
-
-
-def _dnabert_problems(value: str, base_dir: Path) -> list[str]:
-    path = resolve(value, base_dir)
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            return [f"--dnabert_model = {value!r}: {path} has no config.json; expected a Hugging Face model directory"]
-        return []
-    if path.exists():
-        return [f"--dnabert_model = {value!r}: is a file; expected a DNABERT-S model directory or a hub name"]
-    if HUB_NAME.match(value) and not value.startswith((".", "/", "~")):
-        return []
-    return [f"--dnabert_model = {value!r}: no such directory, and not a hub name like zhihan1996/DNABERT-S"]
-
-
-def _esm_problems(value: str, base_dir: Path) -> list[str]:
-    path = resolve(value, base_dir)
-    if path.exists():
-        if not path.is_file() or path.suffix != ".pt" or not path.name.startswith("esm2"):
-            return [f"--esm_model = {value!r}: expected an ESM-2 checkpoint file named esm2_*.pt ({path})"]
-        regression = path.with_name(f"{path.stem}-contact-regression.pt")
-        if not regression.is_file():
-            return [f"--esm_model = {value!r}: fair-esm needs {regression.name} beside it ({regression} is missing)"]
-        return []
-    if ESM2_NAME.match(value):
-        return []
-    return [f"--esm_model = {value!r}: no such file, and not an ESM-2 model name like esm2_t36_3B_UR50D"]
 
 
 def _warn_unknown(params: Mapping[str, Any], definitions: Mapping[str, Any]) -> None:
@@ -186,13 +189,18 @@ def _camel_to_snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("-", "_")
 
 
-def read_samplesheet(path: Path, schema: Mapping[str, Any], *, base_dir: Path) -> list[Sample]:
+def read_samplesheet(path: Path, schema: Mapping[str, Any], *, shown_as: str | None = None) -> list[Sample]:
     """Read and check a `sample,fasta` samplesheet; every problem is reported, each with its line.
+
+    Args:
+        path: the samplesheet (staged into the task by Nextflow).
+        schema: the samplesheet schema (assets/schema_input.json).
+        shown_as: how messages name the file (default: `path`); the pipeline gives the user's `--input`.
 
     Raises:
         InputError: listing every bad row (line number, column, value, what is expected).
     """
-    rows = _read_csv(path)
+    rows = _read_csv(path, shown_as or str(path))
     item_schema = schema.get("items", {})
     validator = Draft202012Validator(item_schema)
     problems: list[str] = []
@@ -200,28 +208,26 @@ def read_samplesheet(path: Path, schema: Mapping[str, Any], *, base_dir: Path) -
     seen: dict[str, int] = {}
     for line, row in rows:
         row_problems = [_describe_row(error, item_schema) for error in validator.iter_errors(row)]
-        if not row_problems:
-            row_problems = _path_problems("fasta", row["fasta"], "file-path", base_dir)
         if row.get("sample") in seen:
             row_problems.append(f"sample {row['sample']!r} is also on line {seen[row['sample']]}; names must be unique")
         seen.setdefault(row.get("sample", ""), line)
         problems += [f"line {line}: {problem}" for problem in row_problems]
         if not row_problems:
-            samples.append(Sample(row["sample"], resolve(row["fasta"], base_dir).resolve()))
+            samples.append(Sample(row["sample"], row["fasta"]))
     if not rows:
         problems.append("no samples: expected a header line `sample,fasta` and one row per sample")
     if problems:
-        raise InputError(f"samplesheet {path}:\n  " + "\n  ".join(problems))
+        raise InputError(f"samplesheet {shown_as or path}:\n  " + "\n  ".join(problems))
     return samples
 
 
-def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+def _read_csv(path: Path, shown_as: str) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for every non-blank row; values stripped of surrounding spaces."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]
         if header[:2] != ["sample", "fasta"] and sorted(header) != ["fasta", "sample"]:
-            raise InputError(f"samplesheet {path}: header is {','.join(header)!r}; expected 'sample,fasta'")
+            raise InputError(f"samplesheet {shown_as}: header is {','.join(header)!r}; expected 'sample,fasta'")
         rows = []
         for row in reader:
             clean = {key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
@@ -242,41 +248,28 @@ def _describe_row(error: ValidationError, item_schema: Mapping[str, Any]) -> str
     return f"{column} = {error.instance!r}: {message}"
 
 
-def check_fasta_start(path: Path) -> None:
-    """Cheap early check that a file looks like FASTA (its first non-blank character is `>`)."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.strip():
-                    if not line.startswith(">"):
-                        raise InputError(
-                            f"{path} line 1: expected a FASTA header starting with '>', found {line[:40]!r}"
-                        )
-                    return
-    except (OSError, EOFError) as error:
-        raise InputError(f"{path}: cannot be read as {'gzip ' if opener is gzip.open else ''}FASTA: {error}") from None
-    raise InputError(f"{path}: the file is empty; expected FASTA records")
+def samples_from_params(
+    params: Mapping[str, Any], input_schema: Mapping[str, Any], samplesheet: Path | None
+) -> list[Sample]:
+    """The run's samples: one for a FASTA `--input` (named by `--sample` or the file name), else the sheet's.
+
+    Args:
+        params: the checked params.
+        input_schema: the samplesheet schema.
+        samplesheet: the staged samplesheet when `--input` is one.
+    """
+    value = str(params["input"])
+    if value.endswith(".csv"):
+        if samplesheet is None:
+            raise InputError(f"--input = {value!r}: a samplesheet, but the pipeline staged no file for it")
+        return read_samplesheet(samplesheet, input_schema, shown_as=value)
+    name = params.get("sample") or sample_name(PurePosixPath(value))
+    if not SAMPLE_NAME.match(name):
+        raise InputError(f"sample name {name!r} (from --input {value}) is not usable: {SAMPLE_RULE}; set --sample")
+    return [Sample(name, value)]
 
 
-def samples_from_params(params: Mapping[str, Any], input_schema: Mapping[str, Any], *, base_dir: Path) -> list[Sample]:
-    """The run's samples: one for a FASTA `--input` (named by `--sample` or the file name), else the sheet's."""
-    input_path = resolve(str(params["input"]), base_dir)
-    if input_path.suffix == ".csv":
-        samples = read_samplesheet(input_path, input_schema, base_dir=base_dir)
-    else:
-        name = params.get("sample") or sample_name(input_path)
-        if not SAMPLE_NAME.match(name):
-            raise InputError(
-                f"sample name {name!r} (from --input {input_path.name}) is not usable: {SAMPLE_RULE}; set --sample"
-            )
-        samples = [Sample(name, input_path.resolve())]
-    for sample in samples:
-        check_fasta_start(sample.fasta)
-    return samples
-
-
-def sample_name(path: Path) -> str:
+def sample_name(path: PurePath) -> str:
     """The file name without `.gz` and the FASTA extension: reads.fa.gz -> reads."""
     name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
     for suffix in FASTA_SUFFIXES:
@@ -286,7 +279,7 @@ def sample_name(path: Path) -> str:
 
 
 def write_samplesheet(samples: list[Sample], path: Path) -> None:
-    """The checked samples as `sample,fasta` with absolute paths, for the pipeline to read."""
+    """The checked samples as `sample,fasta`, FASTA paths as given, for the pipeline to resolve and stage."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["sample", "fasta"])
@@ -294,17 +287,29 @@ def write_samplesheet(samples: list[Sample], path: Path) -> None:
 
 
 def check_pipeline_inputs(
-    params: Mapping[str, Any], schema: Mapping[str, Any], input_schema: Mapping[str, Any], *, base_dir: Path
+    params: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    input_schema: Mapping[str, Any],
+    *,
+    facts: FileFacts | None = None,
+    samplesheet: Path | None = None,
 ) -> list[Sample]:
     """Check every param, then the input and its samples; the one entry point the pipeline uses.
 
+    Args:
+        params: the pipeline params.
+        schema: nextflow_schema.json.
+        input_schema: assets/schema_input.json.
+        facts: what Nextflow found about the files the params name.
+        samplesheet: the staged samplesheet when `--input` is one.
+
     Returns:
-        The samples to run, FASTA paths absolute.
+        The samples to run, FASTA paths as given (Nextflow resolves and stages them).
 
     Raises:
         InputError: listing every problem found, one per line, each naming the param or samplesheet line.
     """
-    problems = check_params(params, schema, base_dir=base_dir)
+    problems = check_params(params, schema, facts)
     if problems:
         raise InputError("invalid pipeline params:\n  " + "\n  ".join(problems))
-    return samples_from_params(params, input_schema, base_dir=base_dir)
+    return samples_from_params(params, input_schema, samplesheet)

@@ -126,8 +126,9 @@ def start_pipeline(
 
 
 def checkpoint_pieces(launch_dir: Path, kind: str = "*") -> list[Path]:
-    """Checkpoint pieces written so far under the launch directory's checkpoints/, for one model kind or all."""
-    return sorted((launch_dir / "checkpoints").glob(f"*/{kind}/*/piece-*.safetensors"))
+    """Checkpoint pieces written so far under the run's checkpoint root (`virnucpro-checkpoints` in its work
+    directory, the default), for one model kind or all."""
+    return sorted((launch_dir / "work" / "virnucpro-checkpoints").glob(f"*/{kind}/*/piece-*.safetensors"))
 
 
 def resumed_count(task_dir: Path) -> int:
@@ -145,10 +146,14 @@ def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = 
         assert ours.read_bytes() == theirs.read_bytes(), (sample, name)
 
 
-def signal_task_processes(launch_dir: Path, matches: Callable[[str], bool], signum: int) -> int:
-    """Send `signum` to this run's `virnucpro` task processes (working directory under its work/) that match
-    on their command line; returns how many there were."""
-    sent = 0
+def signal_task_processes(
+    launch_dir: Path, matches: Callable[[str], bool], signum: int, *, under: Path | None = None
+) -> list[Path]:
+    """Send `signum` to this run's `virnucpro` task processes (working directory under its work/, or under
+    `under`, such as a scratch directory) that match on their command line; returns their working
+    directories (empty when there was none)."""
+    under = under or launch_dir / "work"
+    sent = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -157,9 +162,9 @@ def signal_task_processes(launch_dir: Path, matches: Callable[[str], bool], sign
             cwd = Path(os.readlink(proc / "cwd"))
         except OSError:
             continue
-        if cwd.is_relative_to(launch_dir / "work") and "virnucpro" in cmdline and matches(cmdline):
+        if cwd.is_relative_to(under) and "virnucpro" in cmdline and matches(cmdline):
             os.kill(int(proc.name), signum)
-            sent += 1
+            sent.append(cwd)
     return sent
 
 

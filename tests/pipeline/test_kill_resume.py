@@ -1,5 +1,6 @@
-"""Kill an embedding task mid-run: -resume (new run) and retries (same run) continue from the runner's
-checkpoints, lose no finished work and give the same bytes as an uninterrupted run."""
+"""Kill an embedding task mid-run: -resume (new run) and retries (same run, in a new scratch directory)
+continue from the runner's checkpoints, lose no finished work and give the same bytes as an uninterrupted
+run. The checkpoints live in the work directory (work/virnucpro-checkpoints), outside every task's own."""
 
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ pytestmark = pytest.mark.pipeline
 
 
 def start_and_wait_for_piece(
-    nextflow_bin: str, nxf_home: Path, launch_dir: Path, timeout: float = 300
+    nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str, timeout: float = 300
 ) -> tuple[subprocess.Popen, Path]:
     """Start the test profile in its own process group; return once a checkpoint piece exists."""
-    process = start_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test")
+    process = start_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test", *args)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         pieces = checkpoint_pieces(launch_dir)
@@ -69,7 +70,7 @@ def test_kill_whole_run_during_embedding_then_resume(
     for process_name in ("CHECK_INPUT", "MAKE_TEST_MODELS", "SHARD", "TRANSLATE"):
         assert found[process_name] == ["CACHED"], (process_name, found)
     rows = {row["process"].split(":")[-1]: row for row in resumed.trace()}
-    # checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
+    # work/virnucpro-checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
     rerun = rows[EMBED_PROCESS[piece.parts[-3]]]
     assert rerun["status"] == "COMPLETED"
     assert Path(rerun["workdir"]) not in killed, "the rerun must happen in a new work directory"
@@ -77,16 +78,23 @@ def test_kill_whole_run_during_embedding_then_resume(
     assert_same_outputs(resumed, demo_run)
 
 
-@pytest.mark.slow
-def test_killed_task_is_retried_within_the_run(
+def test_killed_task_is_retried_in_a_new_scratch_directory_and_resumes(
     demo_run: NextflowRun, nextflow_bin: str, nxf_home: Path, tmp_path: Path
 ) -> None:
-    """SIGKILL of one embedding task only (as the OOM killer does): exit 137, Nextflow retries it in a new
-    work directory within the same run, and the retry resumes from the killed attempt's pieces."""
+    """SIGKILL of one embedding task only (as the OOM killer does), with `process.scratch`: tasks run in a
+    node-local scratch directory that is deleted when they end, as on many clusters. Exit 137; Nextflow
+    retries the task (attempt 2) in a new work and a new scratch directory, and the retry resumes from the
+    pieces the killed attempt left in the checkpoint root."""
+    scratch_root = tmp_path / "node-local-scratch"
+    scratch_root.mkdir()
+    (tmp_path / "scratch.config").write_text(f"process.scratch = '{scratch_root}'\n")
     launch_dir = tmp_path / "retried"
-    process, piece = start_and_wait_for_piece(nextflow_bin, nxf_home, launch_dir)
+    process, piece = start_and_wait_for_piece(
+        nextflow_bin, nxf_home, launch_dir, "-c", str(tmp_path / "scratch.config")
+    )
     kind = piece.parts[-3]
-    assert signal_task_processes(launch_dir, embed_command(kind), signal.SIGKILL), "no embedding process to kill"
+    killed_in = signal_task_processes(launch_dir, embed_command(kind), signal.SIGKILL, under=scratch_root)
+    assert killed_in, "no embedding process to kill"
     try:
         process.wait(timeout=600)
     finally:
@@ -98,5 +106,9 @@ def test_killed_task_is_retried_within_the_run(
     assert [row["attempt"] for row in attempts] == ["1", "2"], attempts
     assert attempts[0]["exit"] == "137" and attempts[1]["status"] == "COMPLETED"
     assert attempts[0]["workdir"] != attempts[1]["workdir"]
+    # the killed attempt ran in a scratch directory, which is gone: the retry's pieces came from the root
+    assert not any(directory.exists() for directory in killed_in)
+    retry_wrapper = (Path(attempts[1]["workdir"]) / ".command.run").read_text()
+    assert f"nxf_mktemp {scratch_root}" in retry_wrapper  # a fresh scratch directory for the retry
     assert resumed_count(Path(attempts[1]["workdir"])) > 0
     assert_same_outputs(run, demo_run)

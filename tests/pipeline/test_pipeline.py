@@ -6,6 +6,7 @@ One run of the test profile (the `demo_run` fixture, about a minute on 2 cores) 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -36,12 +37,37 @@ def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: Nextfl
     info = demo_run.outdir / "pipeline_info"
     for pattern in ("execution_trace_*.txt", "execution_report_*.html", "execution_timeline_*.html"):
         assert len(list(info.glob(pattern))) == 1, pattern
+    [dag] = info.glob("pipeline_dag_*.mmd")  # mermaid text: written and read without a network
+    assert dag.read_text().startswith("flowchart TB") and "EMBED_ESM" in dag.read_text()
     versions = (info / "software_versions.yml").read_text()
     for process in TEST_PROFILE_TASKS:
         assert f':{process}":' in versions
     assert (info / "samplesheet.valid.csv").read_text() == f"sample,fasta\ndemo,{DEMO_READS.resolve()}\n"
     counts = {process: len(found) for process, found in statuses(demo_run).items()}
     assert counts == TEST_PROFILE_TASKS
+
+
+def test_demo_run_publishes_the_embedding_metrics(demo_run: NextflowRun) -> None:
+    metrics = demo_run.outdir / "pipeline_info" / "embed_metrics"
+    assert sorted(path.name for path in metrics.iterdir()) == [
+        "demo.0001.dnabert-s.metrics.json",
+        "demo.0001.esm2.metrics.json",
+    ]
+    # every scored frame was embedded by both models
+    frames = len((demo_run.outdir / "demo" / "prediction_results.txt").read_text().splitlines()) - 1
+    for path in metrics.iterdir():
+        figures = json.loads(path.read_text())
+        assert figures["sequences"] == frames == figures["computed"] + figures["resumed"], (path.name, figures)
+
+
+def test_every_task_runs_with_the_cpus_it_was_given(demo_run: NextflowRun) -> None:
+    """Each task's command passes --threads equal to the CPUs Nextflow gave it (the trace's cpus)."""
+    rows = demo_run.trace()
+    assert len(rows) == sum(TEST_PROFILE_TASKS.values())
+    for row in rows:
+        script = (Path(row["workdir"]) / ".command.sh").read_text()
+        assert re.findall(r"--threads (\d+)\b", script) == [row["cpus"]], (row["process"], script)
+    assert {row["cpus"] for row in rows} == {"1"}  # the test profile's --max_cpus
 
 
 def test_demo_run_accounts_for_every_input_read(demo_run: NextflowRun) -> None:

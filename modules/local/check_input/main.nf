@@ -1,14 +1,13 @@
 process CHECK_INPUT {
     tag 'params'
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
-    val params_json     // every pipeline param, as JSON text
+    path params_json    // every pipeline param, as a JSON object
+    path file_checks    // what the pipeline found about the files the params name (problems, hub names)
     path schema         // nextflow_schema.json
     path input_schema   // assets/schema_input.json
-    val base_dir        // relative paths in the params and the samplesheet are relative to this
+    path samplesheet    // the samplesheet, when --input is one (else empty)
 
     output:
     path 'samplesheet.valid.csv', emit: samplesheet
@@ -16,15 +15,15 @@ process CHECK_INPUT {
 
     script:
     def args = task.ext.args ?: ''
+    def sheet = samplesheet ? "--samplesheet ${samplesheet}" : ''
     """
-    cat <<'PARAMS_JSON' > params.json
-    ${params_json}
-    PARAMS_JSON
     virnucpro check-input \\
-        --params params.json \\
+        --threads ${task.cpus} \\
+        --params ${params_json} \\
+        --file-checks ${file_checks} \\
         --schema ${schema} \\
         --input-schema ${input_schema} \\
-        --base-dir ${base_dir} \\
+        ${sheet} \\
         --output samplesheet.valid.csv \\
         ${args}
 
@@ -37,12 +36,10 @@ process CHECK_INPUT {
     // The check is light (no model is loaded) and everything downstream depends on its samplesheet, so
     // the stub runs it for real.
     stub:
+    def sheet = samplesheet ? "--samplesheet ${samplesheet}" : ''
     """
-    cat <<'PARAMS_JSON' > params.json
-    ${params_json}
-    PARAMS_JSON
-    virnucpro check-input --params params.json --schema ${schema} --input-schema ${input_schema} \\
-        --base-dir ${base_dir} --output samplesheet.valid.csv
+    virnucpro check-input --params ${params_json} --file-checks ${file_checks} --schema ${schema} \\
+        --input-schema ${input_schema} ${sheet} --output samplesheet.valid.csv
     touch versions.yml
     """
 }

@@ -1,8 +1,6 @@
 process CLASSIFY {
     tag "${meta.id}"
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
     tuple val(meta), path(dnabert), path(esm)
@@ -16,6 +14,7 @@ process CLASSIFY {
     def args = task.ext.args ?: ''
     """
     virnucpro classify \\
+        --threads ${task.cpus} \\
         --dnabert ${dnabert} \\
         --esm ${esm} \\
         --classifier ${classifier} \\

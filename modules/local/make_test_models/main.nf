@@ -1,8 +1,6 @@
 process MAKE_TEST_MODELS {
     tag "seed ${seed}"
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
     val seed
@@ -16,7 +14,7 @@ process MAKE_TEST_MODELS {
 
     script:
     """
-    virnucpro make-test-models test_models --seed ${seed}
+    virnucpro make-test-models test_models --seed ${seed} --threads ${task.cpus}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,8 +1,6 @@
 process REPORT {
     tag "${meta.id}"
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
     // every shard of one sample, in shard order; staged into numbered folders because all are named alike
@@ -24,6 +22,7 @@ process REPORT {
     def chunk_args = chunk_list.collect { f -> "--chunks ${f}" }.join(' ')
     """
     virnucpro report \\
+        --threads ${task.cpus} \\
         ${score_args} \\
         ${chunk_args} \\
         --sample ${meta.id} \\

@@ -1,8 +1,6 @@
 process SHARD {
     tag "${meta.id}"
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
     tuple val(meta), path(reads)
@@ -15,7 +13,7 @@ process SHARD {
     def args = task.ext.args ?: ''
     def prefix = task.ext.prefix ?: "${meta.id}"
     """
-    virnucpro shard ${reads} --outdir shards --prefix ${prefix} ${args}
+    virnucpro shard ${reads} --outdir shards --prefix ${prefix} --threads ${task.cpus} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,8 +1,6 @@
 process TRANSLATE {
     tag "${meta.id}"
     label 'process_single'
-    container 'ghcr.io/virnucpro/virnucpro:0.1.0'
-    conda "${moduleDir}/../../../environment.yml"
 
     input:
     tuple val(meta), path(reads)
@@ -16,7 +14,7 @@ process TRANSLATE {
     script:
     def args = task.ext.args ?: ''
     """
-    virnucpro translate ${reads} --outdir frames ${args}
+    virnucpro translate ${reads} --outdir frames --threads ${task.cpus} ${args}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
