@@ -26,6 +26,18 @@ RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
 # checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
 EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
 
+# every process of a test-profile run, with its number of tasks (one sample, one shard of the 40 reads)
+TEST_PROFILE_TASKS = {
+    "CHECK_INPUT": 1,
+    "MAKE_TEST_MODELS": 1,
+    "SHARD": 1,
+    "TRANSLATE": 1,
+    "EMBED_DNABERT": 1,
+    "EMBED_ESM": 1,
+    "CLASSIFY": 1,
+    "REPORT": 1,
+}
+
 
 @dataclass(frozen=True)
 class NextflowRun:

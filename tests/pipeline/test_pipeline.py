@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import DEMO_READS, REPORT_FILES, NextflowRun, fasta_ids, run_pipeline, statuses
+from tests.pipeline.helpers import (
+    DEMO_READS,
+    REPORT_FILES,
+    TEST_PROFILE_TASKS,
+    NextflowRun,
+    fasta_ids,
+    run_pipeline,
+    statuses,
+)
 
 pytestmark = pytest.mark.pipeline
-
-# every process of a test-profile run, with its number of tasks (one sample, one shard of the 40 reads)
-TEST_PROFILE_TASKS = {
-    "CHECK_INPUT": 1,
-    "MAKE_TEST_MODELS": 1,
-    "SHARD": 1,
-    "TRANSLATE": 1,
-    "EMBED_DNABERT": 1,
-    "EMBED_ESM": 1,
-    "CLASSIFY": 1,
-    "REPORT": 1,
-}
 
 
 def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: NextflowRun) -> None:

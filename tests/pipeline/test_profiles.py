@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import DEMO_READS, REPO, pipeline_env, run_pipeline, statuses
+from tests.pipeline.helpers import (
+    DEMO_READS,
+    REPO,
+    TEST_PROFILE_TASKS,
+    NextflowRun,
+    pipeline_env,
+    run_pipeline,
+    statuses,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -104,3 +112,45 @@ def test_gpu_profile_starts_on_a_machine_smaller_than_the_gpu_label(
     embed = [row for row in run.trace() if "EMBED" in row["process"]]
     assert [row["cpus"] for row in embed] == [str(cpus), str(cpus)]
     assert statuses(run)["REPORT"] == ["COMPLETED"]
+
+
+FAKE_DOCKER = """#!/bin/bash
+# Stands in for docker: records each call, then runs the task's script on the host.
+args="$*"
+printf '%s\\n' "${args//$'\\n'/ }" >> "$FAKE_DOCKER_LOG"
+[ "$1" = run ] || exit 0
+while [ $# -gt 0 ] && [ "$1" != /bin/bash ]; do
+    if [ "$1" = -w ]; then cd "$2"; fi
+    shift
+done
+exec "$@"
+"""
+
+
+def test_docker_gpu_tasks_get_the_gpu_flag_and_their_mounts(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """`-profile docker,gpu` with a stand-in `docker` that records its command lines: the embedding tasks,
+    and only they, get `--gpus all`, the GPU lock directory and a --checkpoint_dir outside the work
+    directory mounted at the same path; the lock directory is made up front (not by docker, as root)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    env = pipeline_env(nxf_home)
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", FAKE_DOCKER_LOG=str(tmp_path / "docker.log"))
+    locks, checkpoints = tmp_path / "locks", tmp_path / "shared" / "checkpoints"
+    command = [nextflow_bin, "run", str(REPO), "-ansi-log", "false", "-stub", "-profile", "test,docker,gpu"]
+    command += ["--outdir", "results", "--gpu_lock_dir", str(locks), "--checkpoint_dir", str(checkpoints)]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = [line for line in (tmp_path / "docker.log").read_text().splitlines() if line.startswith("run ")]
+    run = NextflowRun(tmp_path, tmp_path / "results", result.returncode, result.stdout)
+    process_of = {row["workdir"]: row["process"].split(":")[-1] for row in run.trace()}
+    tasks = {process_of[re.search(r" -w (\S+) ", line).group(1)]: line for line in runs}
+    assert sorted(tasks) == sorted(TEST_PROFILE_TASKS)
+    for process, line in tasks.items():
+        gets_gpu = process.startswith("EMBED_")
+        assert ("--gpus all" in line) == gets_gpu, line
+        assert (f"--volume {locks}:{locks}" in line) == gets_gpu, line
+        assert (f"--volume {checkpoints}:{checkpoints}" in line) == gets_gpu, line
+        assert " ghcr.io/virnucpro/virnucpro:0.1.0 " in line, line
+    assert locks.is_dir() and checkpoints.is_dir()
