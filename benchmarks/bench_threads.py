@@ -71,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 runs.append(measure(model, frame_file, threads, Path(scratch) / "out.safetensors"))
                 print(runs[-1], flush=True)
     rows = [_summary(threads, [run for run in runs if run["threads"] == threads]) for threads in counts]
-    results = {"command": common.command_line(argv=argv), "machine": common.machine_info(), "rows": rows, "runs": runs}
+    results = {
+        "command": common.command_line(__file__, argv),
+        "machine": common.machine_info(),
+        "rows": rows,
+        "runs": runs,
+    }
     if args.json:
         common.write_json(args.json, results)
     print(common.markdown_table(rows, ["threads", "wall_s", "cpu_s", "load_1m", "runs"]))
