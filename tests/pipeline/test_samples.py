@@ -62,3 +62,14 @@ def test_bad_params_stop_the_run_before_any_work(nextflow_bin: str, nxf_home: Pa
     assert "--chunk_length = 2: expected a value >= 3" in output
     assert f"--input = 'missing.fa': no such file (looked at {tmp_path / 'missing.fa'})" in output
     assert "--ambiguous = 'n': expected one of 'drop', 'x'" in output
+
+
+def test_missing_fastas_of_a_samplesheet_are_all_named(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """The rows are valid, but two FASTA files do not exist: the run stops after the check, naming both."""
+    (tmp_path / "a.fa").write_text(">a1\nACGTACGTACGT\n")
+    (tmp_path / "samples.csv").write_text("sample,fasta\nalpha,a.fa\nbeta,gone/b.fa\ngamma,/nowhere/c.fa.gz\n")
+    run = run_pipeline(nextflow_bin, nxf_home, tmp_path, "-stub", "-profile", "test", "--input", "samples.csv")
+    output = failed_check(run)
+    assert "--input samples.csv:" in output
+    assert f"sample beta: fasta = 'gone/b.fa': no such file (looked at {tmp_path / 'gone' / 'b.fa'})" in output
+    assert "sample gamma: fasta = '/nowhere/c.fa.gz': no such file (looked at /nowhere/c.fa.gz)" in output

@@ -44,7 +44,15 @@ workflow PIPELINE_INITIALISATION {
     samples = CHECK_INPUT.out.samplesheet
         .splitCsv(header: true, strip: true)
         .toList()
-        .flatMap { rows -> stagedSamples(rows, input) }
+        .flatMap { rows ->
+            // every FASTA that does not exist is named at once (raised here: from inside a function
+            // called by an operator, Nextflow would hide the message)
+            def missing = missingFastas(rows)
+            if (missing) {
+                error("--input ${input}:\n  " + missing.join('\n  '))
+            }
+            rows.collect { row -> [[id: row.sample, sample: row.sample], file(row.fasta)] }
+        }
 
     //
     // MODULE: tiny seeded models for the test profile (same file formats as the real ones); it runs only
@@ -143,15 +151,12 @@ def modelInput(value) {
     return isModelPath(value) ? ['', file(value, checkIfExists: true)] : [value, []]
 }
 
-// [meta, fasta] per checked samplesheet row; every FASTA that does not exist is named at once. Relative
-// paths are relative to the launch directory.
-def stagedSamples(rows, input) {
-    def missing = rows.findAll { row -> !file(row.fasta).exists() }
-    if (missing) {
-        def lines = missing.collect { row -> "sample ${row.sample}: fasta = '${row.fasta}': no such file (looked at ${file(row.fasta).toUriString()})" }
-        error("--input ${input}:\n  " + lines.join('\n  '))
-    }
-    return rows.collect { row -> [[id: row.sample, sample: row.sample], file(row.fasta)] }
+// One line per samplesheet row whose FASTA does not exist. Relative paths are relative to the launch
+// directory.
+def missingFastas(rows) {
+    return rows
+        .findAll { row -> !file(row.fasta).exists() }
+        .collect { row -> "sample ${row.sample}: fasta = '${row.fasta}': no such file (looked at ${file(row.fasta).toUriString()})".toString() }
 }
 
 // The root of the embedders' checkpoints as tasks see it: --checkpoint_dir, else `virnucpro-checkpoints`
