@@ -25,7 +25,7 @@ from tests.pipeline.helpers import (
 
 pytestmark = pytest.mark.pipeline
 
-COMBINATIONS = ("slurm,gpu", "test,gpu", "docker,gpu", "singularity,gpu")
+COMBINATIONS = ("slurm,gpu", "test,gpu", "test,slurm,gpu", "docker,gpu", "singularity,gpu")
 GPU_LABEL_SETTINGS = (
     "cpus",
     "memory",
@@ -90,6 +90,8 @@ def test_profiles_keep_the_gpu_label_and_the_limits(configs: dict[str, str], pro
     expected_limits = {
         "slurm,gpu": ("max_cpus = 32", "max_memory = '256.GB'", "max_time = '48.h'"),
         "test,gpu": ("max_cpus = 1", "max_memory = '3.GB'", "max_time = '1.h'"),
+        # the smoke test for a cluster: the test profile's small jobs, not the cluster's largest
+        "test,slurm,gpu": ("max_cpus = 1", "max_memory = '3.GB'", "max_time = '1.h'"),
     }.get(profile, ("max_cpus = null", "max_memory = null", "max_time = '240.h'"))
     for limit in expected_limits:
         assert limit in params, (limit, params)
