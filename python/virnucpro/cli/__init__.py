@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "train": "train",
     "convert-classifier": "convert_classifier",
     "make-test-models": "make_test_models",
+    "fetch-models": "fetch_models",
 }
 
 

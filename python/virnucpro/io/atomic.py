@@ -20,17 +20,34 @@ def replacing(path: Path) -> Iterator[Path]:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield temporary
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
+        _fsync(temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync(path.parent)
+
+
+def move_into_place(source: Path, path: Path) -> None:
+    """Give a finished file or directory `source` its final name `path` in one step, durably.
+
+    For writers whose temporary must outlive the process (a download resumed by the next run), so
+    `replacing` cannot own it. `source` must be on the same file system as `path`, and a directory is
+    moved only onto a name that does not exist. The files inside a directory must be fsynced by their
+    writer; `source` itself and the destination directory are fsynced here.
+    """
+    _fsync(source)
+    os.replace(source, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """fsync a file or a directory (Linux and macOS allow opening a directory read-only for this)."""
+    handle = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(handle)
     finally:
-        os.close(directory)
+        os.close(handle)
 
 
 def write_text_atomically(path: Path, text: str) -> None:
