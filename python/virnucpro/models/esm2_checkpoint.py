@@ -70,7 +70,8 @@ def resolve_esm2_checkpoint(model: str) -> Path:
     if not cached.is_file():
         raise InputError(
             f"ESM-2 model {model!r} is not in the torch hub cache: expected the file {cached}. Download "
-            f"{_DOWNLOAD_URL.format(name=model)} there (or set TORCH_HOME), or pass the path of a local .pt file"
+            f"{_DOWNLOAD_URL.format(name=model)} there (or set TORCH_HOME), or pass the path of a local .pt file "
+            "(`virnucpro fetch-models --dest DIR --only esm2` downloads and checks it)"
         )
     return cached
 

@@ -68,7 +68,10 @@ def _cached_snapshot(model_id: str, cache: Path) -> Path:
     """The snapshot directory `refs/main` points at (or the only snapshot) for a hub ID in `cache`."""
     repo = cache / ("models--" + model_id.replace("/", "--"))
     expected = f"{repo}/snapshots/<revision>/ (named by {repo}/refs/main) holding {REQUIRED_DESCRIPTION}"
-    advice = f"download it on a machine with internet access (`huggingface-cli download {model_id}`) or pass a path"
+    advice = (
+        "pass a model directory (`virnucpro fetch-models --dest DIR --only dnabert-s` writes DIR/DNABERT-S) or "
+        f"fill the cache on a machine with internet access (`huggingface-cli download {model_id}`)"
+    )
     ref = repo / "refs" / "main"
     if ref.is_file():
         revision = ref.read_text(encoding="utf-8").strip()
