@@ -8,21 +8,12 @@ import logging
 import pytest
 import virnucpro.translate as translate_module
 from virnucpro import __version__
-from virnucpro.cli import SUBCOMMANDS, main
+from virnucpro.cli import SUBCOMMANDS
 from virnucpro.errors import VirnucproError
 
+from tests.cli_run import run
+
 PRESENT = [name for name, module in SUBCOMMANDS.items() if importlib.util.find_spec(f"virnucpro.cli.{module}")]
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the CLI entry point; return (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_translate_and_shard_are_registered():

@@ -9,9 +9,10 @@ import shlex
 from pathlib import Path
 
 import pytest
-from virnucpro.cli import main
 from virnucpro.fetch.catalogue import ESM_NAME
 from virnucpro.params_check import check_params
+
+from tests.cli_run import run
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((REPO / "nextflow_schema.json").read_text())
@@ -27,17 +28,6 @@ PLACED = [
     f"{ESM_NAME}-contact-regression.pt",
     f"{ESM_NAME}.pt",
 ]
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the CLI entry point; return (exit code, stdout, stderr)."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def fetch(server, dest: Path, capsys, *extra: str) -> tuple[int, str, str]:
