@@ -107,9 +107,10 @@ def _fetch_one(key: str, dest: Path, sources: Sources, retries: int, progress: P
     for remote in artifact.files:
         _fetch_file(remote, staged / remote.name, retries, progress)
         _verified(partial(check_digest, staged / remote.name, remote), dest, artifact, [remote])
-    _verified(partial(check_loads, artifact, staged), dest, artifact, list(artifact.files))
     if artifact.directory:
         _drop_strays(staged, {remote.name for remote in artifact.files})
+    _verified(partial(check_loads, artifact, staged), dest, artifact, list(artifact.files))
+    if artifact.directory:
         move_into_place(staged, dest / artifact.directory)
     else:
         for remote in artifact.files:
@@ -156,8 +157,8 @@ def _verified(check: Callable[[], None], dest: Path, artifact: Artifact, files: 
         for remote in files:
             if (staged / remote.name).exists():
                 (staged / remote.name).replace(aside / remote.name)
-        kept = ", ".join(str(aside / remote.name) for remote in files)
-        raise VerifyError(f"{error}; the download is kept aside as {kept} and is not used") from None
+        kept = f"as {aside / files[0].name}" if len(files) == 1 else f"in {aside}"
+        raise VerifyError(f"{error}; the download is kept aside {kept} and is not used") from None
 
 
 def _drop_strays(staged: Path, names: set[str]) -> None:

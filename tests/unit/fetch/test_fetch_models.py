@@ -254,3 +254,12 @@ def test_progress_bars_show_each_file_and_its_size(model_server, tiny_models, tm
     kb = tiny_models.classifier.stat().st_size / 1000
     bar = next(line for line in err.splitlines() if line.startswith("300_model.pth "))
     assert f" {kb:.1f}/{kb:.1f} kB " in bar
+
+
+def test_files_staged_for_another_revision_do_not_end_up_in_the_model_directory(model_server, tmp_path, capsys):
+    dest = tmp_path / "models"
+    (dest / ".partial" / "DNABERT-S").mkdir(parents=True)
+    (dest / ".partial" / "DNABERT-S" / "model.safetensors").write_bytes(b"from an older listing")
+    code, _, err = fetch(model_server, dest, capsys, "--only", "dnabert-s")
+    assert code == 0, err
+    assert visible(dest) == [name for name in PLACED if name.startswith("DNABERT-S/")]
