@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.threads_option import threads_option
 from virnucpro.fetch.catalogue import DEFAULT_CLASSIFIER_MIRROR, DEFAULT_ESM_MIRROR, DEFAULT_HF_ENDPOINT, KEYS
 
 
@@ -22,6 +23,7 @@ def _split_only(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 
 
 @click.command("fetch-models")
+@threads_option(torch_pools=True)  # the downloaded models are loaded to check them
 @click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory to fill.")
 @click.option(
     "--only",
