@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from virnucpro.errors import InputError
+from virnucpro.io.sniff import sniff
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
 from virnucpro.report.reads import DEFAULT_THRESHOLD, check_threshold
@@ -54,8 +54,16 @@ class PredictSettings:
     keep_intermediates: bool = False
 
 
-def predict_file(reads: str | Path, outdir: str | Path, settings: PredictSettings) -> dict:
-    """Run every stage on one reads file and write the report files into `outdir`.
+def predict_file(
+    reads: str | Path, outdir: str | Path, settings: PredictSettings, *, mate: str | Path | None = None
+) -> dict:
+    """Run every stage on one reads file (or a pair of mate files) and write the report files into `outdir`.
+
+    Args:
+        reads: reads or contigs, FASTA or FASTQ, plain or gzip; with `mate`, the first mates.
+        outdir: the report's directory (created).
+        settings: what to compute and how.
+        mate: the second mates of paired reads (scored as reads tagged /1 and /2), or None.
 
     Returns:
         The report summary (also written to `outdir/summary.json`).
@@ -66,8 +74,8 @@ def predict_file(reads: str | Path, outdir: str | Path, settings: PredictSetting
     from virnucpro.models.classifier import load_classifier
 
     reads, outdir = Path(reads), Path(outdir)
-    if not reads.is_file():
-        raise InputError(f"{reads}: reads file not found")
+    for path in (reads,) if mate is None else (reads, Path(mate)):
+        sniff(path)  # a missing file or a mix-up is named before any model is loaded
     check_threshold(settings.threshold)
     trained_for = load_classifier(settings.classifier).info.chunk_length
     if trained_for is not None and trained_for != settings.chunk_length:
@@ -79,15 +87,15 @@ def predict_file(reads: str | Path, outdir: str | Path, settings: PredictSetting
         )
     outdir.mkdir(parents=True, exist_ok=True)
     if settings.keep_intermediates:
-        return _run_stages(reads, outdir, outdir / INTERMEDIATES, settings)
+        return _run_stages(reads, mate, outdir, outdir / INTERMEDIATES, settings)
     work = Path(tempfile.mkdtemp(prefix=".virnucpro-work-", dir=outdir))
     try:
-        return _run_stages(reads, outdir, work, settings)
+        return _run_stages(reads, mate, outdir, work, settings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings) -> dict:
+def _run_stages(reads: Path, mate: str | Path | None, outdir: Path, work: Path, settings: PredictSettings) -> dict:
     """translate, embed twice, classify, report; intermediates under `work`, report files under `outdir`."""
     from virnucpro.classify import classify_files
     from virnucpro.io.chunks import CHUNKS_NAME
@@ -96,7 +104,9 @@ def _run_stages(reads: Path, outdir: Path, work: Path, settings: PredictSettings
     from virnucpro.translate import translate_file
 
     frames_dir, classify_dir = work / "translate", work / "classify"
-    translated = translate_file(reads, frames_dir, chunk_length=settings.chunk_length, ambiguous=settings.ambiguous)
+    translated = translate_file(
+        reads, frames_dir, chunk_length=settings.chunk_length, ambiguous=settings.ambiguous, mate=mate
+    )
     provenance = []
     if translated.frames == 0:
         log.warning("%s: no read has a frame without a stop codon; nothing to embed", reads)

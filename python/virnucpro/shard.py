@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from virnucpro.errors import InputError
-from virnucpro.io.fasta import read_fasta_bytes
+from virnucpro.io.reads import read_reads_bytes
 from virnucpro.logging_setup import get_logger
 
 SHARDS_HEADER = "shard_file\tindex\treads"
@@ -35,47 +35,55 @@ class Shard:
 
 
 def default_prefix(path: str | Path) -> str:
-    """The input's name without FASTA and gzip extensions: `reads.fa.gz` -> `reads`."""
+    """The input's name without FASTA, FASTQ and gzip extensions: `reads.fq.gz` -> `reads`."""
     name = Path(path).name
-    for suffix in (".gz", ".fasta", ".fna", ".fa", ".fas", ".ffn"):
+    for suffix in (".gz", ".fasta", ".fna", ".fa", ".fas", ".ffn", ".fastq", ".fq"):
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             name = name[: -len(suffix)]
     return name
 
 
 def shard_file(
-    input_path: str | Path, outdir: str | Path, *, shard_size: int, prefix: str | None = None
+    input_path: str | Path,
+    outdir: str | Path,
+    *,
+    shard_size: int,
+    prefix: str | None = None,
+    mate: str | Path | None = None,
 ) -> list[Shard]:
     """Write `<prefix>.<index:04d>.<sha256[:12]>.fa` shards of `shard_size` whole reads, plus a table.
 
     Each read is written as `>ID` and its upper-cased sequence on one line, so a shard's bytes (and name)
-    depend only on the reads, not on the input's line width, case, line endings or compression. The table
+    depend only on the reads, not on the input's format (FASTA or FASTQ: qualities are not used), line
+    width, case, line endings or compression. Paired reads keep both mates of a pair in one shard. The table
     `<prefix>.shards.tsv` lists every shard file, its index and its read count. Files appear under their
     final names only after the whole input was read and validated.
 
     Args:
-        input_path: nucleotide FASTA, plain or gzip, validated as `translate` validates it.
+        input_path: reads: FASTA or FASTQ, plain or gzip, validated as `translate` validates them.
         outdir: output directory (created).
-        shard_size: reads per shard (the last shard may hold fewer).
+        shard_size: reads per shard (the last shard may hold fewer; with mates, one more when the size is odd).
         prefix: file name prefix; default the input's name without extensions.
+        mate: the second mates of paired reads (`input_path` then holds the first); mates are tagged /1, /2.
 
     Returns:
         The shards in index order.
 
     Raises:
-        InputError: a bad option or any input problem `read_fasta_bytes` reports.
+        InputError: a bad option or any input problem `read_reads_bytes` reports.
     """
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise InputError(f"--shard-size must be a positive integer, not {shard_size!r}")
     prefix = default_prefix(input_path) if prefix is None else prefix
     _check_prefix(prefix)
     outdir = Path(outdir)
-    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
+    records = read_reads_bytes(input_path, mate=mate, unique_ids=True)
     first = next(records)  # opens and checks the input before anything is created
     outdir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".shard-", dir=outdir))
     try:
-        shards = _write_shards(itertools.chain([first], records), staging, shard_size, prefix)
+        group = 1 if mate is None else 2
+        shards = _write_shards(itertools.chain([first], records), staging, shard_size, prefix, group)
         _write_table(staging / f"{prefix}.shards.tsv", shards)
         for shard in shards:
             os.replace(staging / shard.name, outdir / shard.name)
@@ -94,9 +102,12 @@ def _check_prefix(prefix: str) -> None:
 
 
 def _write_shards(
-    records: Iterable[tuple[str, bytes, int]], staging: Path, shard_size: int, prefix: str
+    records: Iterable[tuple[str, bytes, int]], staging: Path, shard_size: int, prefix: str, group: int = 1
 ) -> list[Shard]:
-    """Stream the reads into shard files under `staging`, naming each by its content once complete."""
+    """Stream the reads into shard files under `staging`, naming each by its content once complete.
+
+    A shard closes at `shard_size` reads or, for pairs (`group` 2), at the next whole pair after that.
+    """
     shards: list[Shard] = []
     writer: _ShardWriter | None = None
     try:
@@ -104,7 +115,7 @@ def _write_shards(
             if writer is None:
                 writer = _ShardWriter(staging, prefix, len(shards) + 1)
             writer.add(b">%s\n%s\n" % (record_id.encode(), sequence))
-            if writer.reads == shard_size:
+            if writer.reads >= shard_size and writer.reads % group == 0:
                 shards.append(writer.close())
                 writer = None
         if writer is not None:

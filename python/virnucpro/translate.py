@@ -28,9 +28,10 @@ from virnucpro.chunking import iter_chunks
 from virnucpro.codon import COMPLEMENT, DROPPED, STOP, amino_lookup, codon_bytes
 from virnucpro.errors import InputError
 from virnucpro.io.chunks import chunk_rows
-from virnucpro.io.fasta import FastaRecord, read_fasta_bytes
+from virnucpro.io.fasta import FastaRecord
 from virnucpro.io.frame_ids import FRAME_SUFFIXES, chunk_id, frame_id
 from virnucpro.io.frames import FramesWriter, encode_frames
+from virnucpro.io.reads import read_reads_bytes
 from virnucpro.logging_setup import get_logger
 
 AMBIGUOUS_MODES = ("drop", "x")
@@ -140,7 +141,12 @@ def translate_records(
 
 
 def translate_file(
-    input_path: str | Path, outdir: str | Path, *, chunk_length: int, ambiguous: str = DEFAULT_AMBIGUOUS
+    input_path: str | Path,
+    outdir: str | Path,
+    *,
+    chunk_length: int,
+    ambiguous: str = DEFAULT_AMBIGUOUS,
+    mate: str | Path | None = None,
 ) -> TranslateSummary:
     """The `translate` stage: write `nucleotide.fa`, `protein.faa` and `chunks.tsv` under `outdir`.
 
@@ -150,20 +156,21 @@ def translate_file(
     Outputs are written under temporary names and renamed only when the whole input was valid.
 
     Args:
-        input_path: nucleotide FASTA, plain or gzip.
+        input_path: reads or contigs: FASTA or FASTQ, plain or gzip (`virnucpro.io.reads`).
         outdir: output directory, created if missing.
         chunk_length: the expected length C (positive integer).
         ambiguous: "drop" (default, published) or "x".
+        mate: the second mates of paired reads (`input_path` then holds the first); mates are tagged /1, /2.
 
     Returns:
         The run's `TranslateSummary`.
 
     Raises:
-        InputError: a bad option value or any input problem `read_fasta_bytes` reports.
+        InputError: a bad option value or any input problem `read_reads_bytes` reports.
     """
     _check_options(chunk_length, ambiguous)
     outdir = Path(outdir)
-    records = read_fasta_bytes(input_path, kind="nucleotide", unique_ids=True)
+    records = read_reads_bytes(input_path, mate=mate, unique_ids=True)
     first = next(records)  # opens and checks the input before anything is created
     outdir.mkdir(parents=True, exist_ok=True)
     summary = TranslateSummary()

@@ -71,7 +71,42 @@ def test_bad_options(tmp_path, size, prefix):
 
 
 @pytest.mark.parametrize(
-    ("name", "prefix"), [("reads.fa", "reads"), ("reads.fa.gz", "reads"), ("S1.R1.fasta", "S1.R1"), ("x", "x")]
+    ("name", "prefix"),
+    [
+        ("reads.fa", "reads"),
+        ("reads.fa.gz", "reads"),
+        ("S1.R1.fasta", "S1.R1"),
+        ("x", "x"),
+        ("S1_R1.fastq.gz", "S1_R1"),
+        ("S1.fq", "S1"),
+    ],
 )
 def test_default_prefix(name, prefix):
     assert default_prefix(f"/data/{name}") == prefix
+
+
+def _as_fastq(fasta: bytes) -> bytes:
+    """The same reads as FASTQ (one sequence line, a quality per base)."""
+    records = [block.split(b"\n", 1) for block in fasta.split(b">")[1:]]
+    sequences = [(header, body.replace(b"\n", b"")) for header, body in records]
+    return b"".join(b"@%s\n%s\n+\n%s\n" % (h, s, b"I" * len(s)) for h, s in sequences)
+
+
+def test_fastq_gives_the_shards_fasta_gives(tmp_path):
+    (tmp_path / "a.fa").write_bytes(READS)
+    (tmp_path / "b.fastq.gz").write_bytes(gzip.compress(_as_fastq(READS)))
+    first = shard_file(tmp_path / "a.fa", tmp_path / "a", shard_size=2, prefix="x")
+    second = shard_file(tmp_path / "b.fastq.gz", tmp_path / "b", shard_size=2, prefix="x")
+    assert [s.name for s in first] == [s.name for s in second]
+    assert [(tmp_path / "b" / s.name).read_bytes() for s in second] == [
+        (tmp_path / "a" / s.name).read_bytes() for s in first
+    ]
+
+
+def test_paired_reads_are_tagged_and_a_pair_never_spans_two_shards(tmp_path):
+    (tmp_path / "s_R1.fq").write_bytes(_as_fastq(b">p1 1:N\nACGT\n>p2 1:N\nGG\n>p3 1:N\nTTT\n"))
+    (tmp_path / "s_R2.fq").write_bytes(_as_fastq(b">p1 2:N\nCCCC\n>p2 2:N\nAA\n>p3 2:N\nGGG\n"))
+    shards = shard_file(tmp_path / "s_R1.fq", tmp_path / "o", shard_size=3, mate=tmp_path / "s_R2.fq")
+    assert [(s.name.split(".")[0], s.reads) for s in shards] == [("s_R1", 4), ("s_R1", 2)]
+    assert (tmp_path / "o" / shards[0].name).read_bytes() == b">p1/1\nACGT\n>p1/2\nCCCC\n>p2/1\nGG\n>p2/2\nAA\n"
+    assert (tmp_path / "o" / shards[1].name).read_bytes() == b">p3/1\nTTT\n>p3/2\nGGG\n"

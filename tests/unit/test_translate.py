@@ -252,6 +252,44 @@ def test_crlf_lowercase_and_gzip_give_the_same_output(tmp_path):
     assert (tmp_path / "gz" / "protein.faa").read_text() == plain["protein.faa"]
 
 
+def test_fastq_and_paired_fastq_are_translated_like_fasta(tmp_path):
+    fasta = run_translate(tmp_path / "fa", ">r1\nATGGCCAAGTTT\n>r2\nGGGCCCAAATTT\n", 6)
+    reads = tmp_path / "reads.data"
+    reads.write_bytes(gzip.compress(b"@r1 1:N\natggccAAGTTT\n+\nIIIIIIIIIIII\n@r2\nGGGCCCAAATTT\n+r2\n############\n"))
+    main(["translate", str(reads), "--chunk-length", "6", "--outdir", str(tmp_path / "fq")])
+    assert {name: (tmp_path / "fq" / name).read_text() for name in fasta} == fasta
+    mate = tmp_path / "mate.fq"
+    mate.write_bytes(b"@r1 2:N\nCCC\n+\nIII\n@r2\nAAAAAA\n+\nIIIIII\n")
+    main(["translate", str(reads), str(mate), "--chunk-length", "6", "--outdir", str(tmp_path / "pe")])
+    chunks = (tmp_path / "pe" / "chunks.tsv").read_text().splitlines()[1:]
+    assert [row.split("\t")[:3] for row in chunks] == [
+        ["r1/1", "12", "r1/1_chunk_1"],
+        ["r1/1", "12", "r1/1_chunk_2"],
+        ["r1/2", "3", "r1/2_chunk_1"],
+        ["r2/1", "12", "r2/1_chunk_1"],
+        ["r2/1", "12", "r2/1_chunk_2"],
+        ["r2/2", "6", "r2/2_chunk_1"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"@a\nACGT\n+\nIII\n", "line 4: record 'a' has 4 bases but 3 quality values"),
+        (b"@a\nACGT\n+\nIIII\n@b\nAC", "line 5: record 'b' is truncated"),
+        (b"@a\nACGT\n+\nIIII\n@b\nANGTX\n+\nIIIII\n", "line 6, column 5: record 'b' contains 'X'"),
+        (b"\xef\xbb\xbf>a\nACGT\n", "starts with a UTF-8 byte-order mark"),
+    ],
+)
+def test_bad_fastq_exits_2_naming_file_line_and_record(tmp_path, capsys, content, expected):
+    path = tmp_path / "bad.fq"
+    path.write_bytes(content)
+    code, err = cli_exit(["translate", str(path), "--chunk-length", "300", "--outdir", str(tmp_path / "o")], capsys)
+    assert (code, err.startswith(f"virnucpro: error: {path}")) == (2, True)
+    assert expected in err
+    assert not (tmp_path / "o" / "protein.faa").exists()
+
+
 def test_ambiguous_option_reaches_the_output(tmp_path):
     drop = run_translate(tmp_path / "drop", ">r\nATGNNNGCC\n", 300)
     x = run_translate(tmp_path / "x", ">r\nATGNNNGCC\n", 300, "--ambiguous", "x")

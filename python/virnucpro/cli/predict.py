@@ -17,6 +17,7 @@ _DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSe
 @click.command("predict")
 @threads_option(torch_pools=True)
 @click.argument("reads", type=click.Path(path_type=Path))
+@click.argument("mate", required=False, type=click.Path(path_type=Path))
 @click.option("--chunk-length", required=True, type=click.IntRange(min=1), help="Chunk length: 300 or 500.")
 @click.option("--dnabert", required=True, help="DNABERT-S directory or hub name (zhihan1996/DNABERT-S).")
 @click.option("--esm", required=True, help="ESM-2 checkpoint path or name (esm2_t36_3B_UR50D).")
@@ -39,8 +40,12 @@ _DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSe
     help="Codons with letters other than ACGT: drop (published) or translate to X.",
 )
 @click.option("--keep-intermediates", is_flag=True, help="Keep frames, embeddings and scores in OUTDIR/intermediates.")
-def command(reads: Path, outdir: Path, **options) -> None:
-    """Find viral sequences in READS (FASTA, plain or gzip) and write the report files into OUTDIR."""
+def command(reads: Path, mate: Path | None, outdir: Path, **options) -> None:
+    """Find viral sequences in READS and write the report files into OUTDIR.
+
+    READS is FASTA or FASTQ, plain or gzip (told by content; qualities are not used). With MATE, READS and
+    MATE are the first and second mates of paired reads, scored as reads tagged /1 and /2.
+    """
     from virnucpro.predict import predict_file
 
-    predict_file(reads, outdir, PredictSettings(**options))
+    predict_file(reads, outdir, PredictSettings(**options), mate=mate)

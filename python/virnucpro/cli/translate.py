@@ -13,6 +13,7 @@ from virnucpro.translate import AMBIGUOUS_MODES, DEFAULT_AMBIGUOUS
 @click.command("translate")
 @threads_option(torch_pools=False)
 @click.argument("reads", type=click.Path(path_type=Path))
+@click.argument("mate", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--chunk-length",
     required=True,
@@ -28,11 +29,12 @@ from virnucpro.translate import AMBIGUOUS_MODES, DEFAULT_AMBIGUOUS
     help="Codons with non-ACGT letters: 'drop' them (published behaviour) or translate them to 'X' "
     "(changes the science: the published models never saw X).",
 )
-def command(reads: Path, chunk_length: int, outdir: Path, ambiguous: str) -> None:
+def command(reads: Path, mate: Path | None, chunk_length: int, outdir: Path, ambiguous: str) -> None:
     """Write OUTDIR/nucleotide.fa, OUTDIR/protein.faa (kept frames) and OUTDIR/chunks.tsv (every chunk).
 
-    READS is a nucleotide FASTA, plain or gzip.
+    READS is FASTA or FASTQ, plain or gzip (told by content; qualities are not used). With MATE, READS and
+    MATE are the first and second mates of paired reads, scored as reads tagged /1 and /2.
     """
     from virnucpro.translate import translate_file
 
-    translate_file(reads, outdir, chunk_length=chunk_length, ambiguous=ambiguous)
+    translate_file(reads, outdir, chunk_length=chunk_length, ambiguous=ambiguous, mate=mate)

@@ -8,17 +8,13 @@ are found through 8-byte hashes (reported once the whole file has been read).
 
 from __future__ import annotations
 
-import gzip
-import io
-import zlib
-from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
-
-import numpy as np
+from typing import NamedTuple
 
 from virnucpro.errors import InputError
+from virnucpro.io.sniff import GZIP_ERRORS, open_reads
+from virnucpro.io.unique_ids import IdRegistry
 
 KINDS = ("nucleotide", "protein", "any")
 
@@ -31,7 +27,6 @@ PROTEIN_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 _WHITESPACE = b" \t\r\n\v\f"
 _UPPER = bytes(range(256)).upper()  # bytes.translate table: upper-case in the same pass that drops whitespace
 _VALID_LETTERS = {"nucleotide": IUPAC_NUCLEOTIDE, "protein": PROTEIN_LETTERS}
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class FastaRecord(NamedTuple):
@@ -82,7 +77,7 @@ def read_fasta_bytes(
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     path = Path(path)
     valid = _VALID_LETTERS.get(kind)
-    registry = _IdRegistry() if unique_ids else None
+    registry = IdRegistry() if unique_ids else None
     remember = registry.add if registry is not None else None
     count = 0
     for header, header_line, body in _raw_records(path):
@@ -92,7 +87,7 @@ def read_fasta_bytes(
             raise InputError(f"{path}, line {header_line}: record {record_id!r} has no sequence")
         if valid is not None and sequence.translate(None, valid):
             bad = sequence.translate(None, valid)
-            raise InputError(_bad_letter_message(path, record_id, header_line, body, kind, bad))
+            raise InputError(bad_letter_message(path, record_id, header_line, body, kind, bad))
         if remember is not None:
             remember(record_id)
         count += 1
@@ -100,22 +95,7 @@ def read_fasta_bytes(
     if count == 0:
         raise InputError(f"{path}: the file is empty (no FASTA records)")
     if registry is not None:
-        registry.check(path)
-
-
-def _open_binary(path: Path) -> BinaryIO:
-    """Open a plain or gzip file for binary reading, turning OS errors into InputError."""
-    try:
-        handle = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the caller
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a FASTA file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot be read: {error.strerror or error}") from None
-    if handle.peek(2)[:2] == _GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=handle, mode="rb"), buffer_size=1 << 20)
-    return handle
+        registry.check(path, lambda: ((_parse_id(path, h, n), n) for h, n, _ in _raw_records(path)))
 
 
 _BLOCK = 1 << 22  # bytes read at a time; records are cut out of blocks with C-level searches
@@ -131,7 +111,8 @@ def _raw_records(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
     line = 1  # line number where the pending text starts
     parts: list[bytes] = []  # pending text that continues into the next block
     at_line_start = True
-    with _open_binary(path) as handle:
+    handle, _ = open_reads(path)
+    with handle:
         try:
             while block := handle.read(_BLOCK):
                 cut = 0 if at_line_start and block[:1] == b">" else _next_header(block, 0)
@@ -147,7 +128,7 @@ def _raw_records(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
                     cut = _next_header(block, cut + 1)
                 parts.append(block[previous:])
                 at_line_start = block[-1:] == b"\n"
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        except GZIP_ERRORS as error:
             raise InputError(
                 f"{path}: truncated or corrupt gzip data near line {line} ({error}); "
                 "re-download or re-compress the file"
@@ -190,8 +171,10 @@ def _parse_id(path: Path, header: bytes, header_line: int) -> str:
     return words[0]
 
 
-def _bad_letter_message(path: Path, record_id: str, header_line: int, body: bytes, kind: str, bad: bytes) -> str:
-    """Say where the first letter outside the alphabet is, and whether the file looks like protein."""
+def bad_letter_message(
+    path: Path, record_id: str, header_line: int, body: bytes, kind: str, bad: bytes, *, protein_hint: bool = True
+) -> str:
+    """Say where the first letter outside the alphabet is, and (`protein_hint`) whether the file looks like protein."""
     valid = _VALID_LETTERS[kind] + _WHITESPACE
     where, letter = f"line {header_line}", bad[:1]
     for offset, raw in enumerate(body.split(b"\n"), start=1):
@@ -206,7 +189,7 @@ def _bad_letter_message(path: Path, record_id: str, header_line: int, body: byte
     if kind == "protein":
         return message + "an amino-acid letter (A-Z or '*')"
     message += "an IUPAC nucleotide code (A C G T U R Y S W K M B D H V N)"
-    if PROTEIN_ONLY_LETTERS.intersection(bad):
+    if protein_hint and PROTEIN_ONLY_LETTERS.intersection(bad):
         message += (
             "; the file looks like a protein FASTA (letters such as E F I L P Q are amino acids): "
             "give the nucleotide reads instead"
@@ -218,39 +201,3 @@ def _preview(raw: bytes) -> str:
     """A short printable excerpt of a raw line for error messages."""
     text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
     return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
-class _IdRegistry:
-    """Find duplicate IDs with 8 bytes per record (an ID set would grow by ~90 bytes per record).
-
-    Hashes are compared at the end; a hash match is confirmed on the real IDs by a second pass over the
-    file's headers, so a hash collision can never cause a false error.
-    """
-
-    def __init__(self) -> None:
-        self._hashes = array("q")
-
-    def add(self, record_id: str) -> None:
-        self._hashes.append(hash(record_id))
-
-    def check(self, path: Path) -> None:
-        """Raise InputError naming the first duplicated ID and both of its lines, if there is one."""
-        hashes = np.frombuffer(self._hashes, dtype=np.int64)
-        if len(hashes) < 2:
-            return
-        ordered = np.sort(hashes)
-        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-        if len(repeated) == 0:
-            return
-        suspects = set(repeated.tolist())
-        first_line: dict[str, int] = {}
-        for header, header_line, _ in _raw_records(path):
-            record_id = _parse_id(path, header, header_line)
-            if hash(record_id) not in suspects:
-                continue
-            if record_id in first_line:
-                raise InputError(
-                    f"{path}, line {header_line}: duplicate record ID {record_id!r} (first seen at line "
-                    f"{first_line[record_id]}); record IDs must be unique because later stages join by them"
-                )
-            first_line[record_id] = header_line

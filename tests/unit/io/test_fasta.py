@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import virnucpro.io.fasta as fasta_module
+import virnucpro.io.unique_ids as unique_ids_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from virnucpro.errors import InputError
@@ -109,7 +110,7 @@ def test_duplicates_allowed_when_not_required_unique(tmp_path):
 
 def test_hash_collisions_never_cause_a_false_duplicate(tmp_path, monkeypatch):
     # Every ID hashes alike: the registry must confirm on the real IDs and accept distinct ones.
-    monkeypatch.setattr(fasta_module, "hash", lambda _: 7, raising=False)
+    monkeypatch.setattr(unique_ids_module, "hash", lambda _: 7, raising=False)
     path = write(tmp_path, b">a\nAC\n>b\nGG\n>c\nTT\n")
     assert [r.id for r in read_fasta(path)] == ["a", "b", "c"]
     duplicated = write(tmp_path, b">a\nAC\n>b\nGG\n>b\nTT\n", name="dup.fa")
