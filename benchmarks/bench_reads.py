@@ -27,6 +27,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,27 +50,33 @@ _QUALITY = bytes(range(33, 127))
 
 
 def write_inputs(workdir: Path, count: int, length: int) -> dict[str, Path]:
-    """The same reads as FASTA and FASTQ, plain and gzip (level 6, gzip's default)."""
+    """The same reads as FASTA and FASTQ, plain and gzip (level 6, gzip's default), written streaming.
+
+    Streaming matters: the memory figures are the child's peak, and a child starts as a copy of this
+    process, so this process must stay small.
+    """
     fasta = workdir / f"reads_{count}.fa"
     synthetic_reads(fasta, count, length, SEED)
     fastq = workdir / f"reads_{count}.fq"
     rng = np.random.default_rng(SEED)
     with open(fasta, "rb") as source, open(fastq, "wb") as target:
-        lines = source.read().split(b"\n")
-        for header, sequence in zip(lines[0::2], lines[1::2], strict=False):
+        for header in source:
+            sequence = next(source).rstrip(b"\n")
             quality = rng.integers(35, 75, size=len(sequence), dtype=np.uint8).tobytes()
-            target.write(b"@%s 1:N:0:ACGTACGT\n%s\n+\n%s\n" % (header[1:], sequence, quality))
+            target.write(b"@%s 1:N:0:ACGTACGT\n%s\n+\n%s\n" % (header[1:].rstrip(b"\n"), sequence, quality))
     paths = {"fasta": fasta, "fastq": fastq}
     for name, path in list(paths.items()):
         packed = path.with_name(path.name + ".gz")
-        packed.write_bytes(gzip.compress(path.read_bytes(), compresslevel=6))
+        with open(path, "rb") as source, gzip.open(packed, "wb", compresslevel=6) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
         paths[f"{name}.gz"] = packed
     return paths
 
 
 def handwritten_fastq(path: Path) -> Iterator[tuple[str, bytes, int]]:
     """The in-house alternative: 4 MB blocks split into lines, four lines a record, the package's checks."""
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with open(path, "rb") as handle:
+        opener = gzip.open if handle.read(2) == b"\x1f\x8b" else open
     count, rest = 0, b""
     with opener(path, "rb") as handle:
         while block := handle.read(1 << 22):
