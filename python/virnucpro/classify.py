@@ -107,8 +107,11 @@ def classify_files(
     scores = classify_tables(dnabert, esm, classifier_path, dnabert_path=dnabert_path, esm_path=esm_path)
     outdir.mkdir(parents=True, exist_ok=True)
     write_scores(outdir / SCORES_NAME, scores.ids, scores.probabilities)
+    import torch
+
     info = {
         "virnucpro_version": __version__,
+        "torch_version": torch.__version__,
         "classifier": {"path": str(classifier_path), "sha256": _sha256(classifier_path)},
         "dnabert": dnabert.metadata,
         "esm": esm.metadata,

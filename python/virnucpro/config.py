@@ -1,4 +1,4 @@
-"""Every `VIRNUCPRO_*` environment variable, read and validated in one place.
+"""Every `VIRNUCPRO_*` environment variable, and the standard ones the package honours, read in one place.
 
 Nothing else in the package reads `os.environ` for these: code asks `get_env_config()` and passes the
 values down. Add a new variable here (a field, its parser, a line in `describe()`), nowhere else.
@@ -44,6 +44,16 @@ def parse_choice(name: str, raw: str | None, choices: tuple[str, ...], default: 
     return value
 
 
+def parse_epoch(name: str, raw: str | None) -> int | None:
+    """A Unix time in whole seconds (>= 0); unset or empty means none."""
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if not value.isdigit():
+        raise ConfigError(f"environment variable {name}={raw!r} must be a Unix time in whole seconds")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """Typed view of the `VIRNUCPRO_*` environment variables.
@@ -56,11 +66,14 @@ class EnvConfig:
         device_lock_dir: `VIRNUCPRO_DEVICE_LOCK_DIR` - where `--device auto` keeps its per-GPU lock files
             (empty: `virnucpro-device-locks` under the system temp dir). Runs that should spread over one
             machine's GPUs must see the same directory (mount it into containers).
+        source_date_epoch: `SOURCE_DATE_EPOCH` (the reproducible-builds convention) - the time a report
+            records as its creation time instead of the clock, so two runs can give the same bytes.
     """
 
     disable_packing: bool = False
     disable_fp16: bool = False
     device_lock_dir: str = ""
+    source_date_epoch: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> EnvConfig:
@@ -69,15 +82,26 @@ class EnvConfig:
             disable_packing=parse_bool("VIRNUCPRO_DISABLE_PACKING", environ.get("VIRNUCPRO_DISABLE_PACKING")),
             disable_fp16=parse_bool("VIRNUCPRO_DISABLE_FP16", environ.get("VIRNUCPRO_DISABLE_FP16")),
             device_lock_dir=environ.get("VIRNUCPRO_DEVICE_LOCK_DIR", "").strip(),
+            source_date_epoch=parse_epoch("SOURCE_DATE_EPOCH", environ.get("SOURCE_DATE_EPOCH")),
         )
 
     def describe(self) -> dict[str, str]:
         """The settings as variable name -> value, for logs and output metadata."""
         return {
-            "VIRNUCPRO_DISABLE_PACKING": str(int(self.disable_packing)),
-            "VIRNUCPRO_DISABLE_FP16": str(int(self.disable_fp16)),
-            "VIRNUCPRO_DEVICE_LOCK_DIR": self.device_lock_dir,
+            VARIABLES["disable_packing"]: str(int(self.disable_packing)),
+            VARIABLES["disable_fp16"]: str(int(self.disable_fp16)),
+            VARIABLES["device_lock_dir"]: self.device_lock_dir,
+            VARIABLES["source_date_epoch"]: "" if self.source_date_epoch is None else str(self.source_date_epoch),
         }
+
+
+# The variable behind each field: the package's own carry its prefix; the standard ones keep their names.
+VARIABLES = {
+    "disable_packing": "VIRNUCPRO_DISABLE_PACKING",
+    "disable_fp16": "VIRNUCPRO_DISABLE_FP16",
+    "device_lock_dir": "VIRNUCPRO_DEVICE_LOCK_DIR",
+    "source_date_epoch": "SOURCE_DATE_EPOCH",
+}
 
 
 @functools.cache

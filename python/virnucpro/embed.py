@@ -205,6 +205,8 @@ class Provenance:
     precision: str
     backend: str
     device_type: str
+    device_name: str
+    torch_version: str = torch.__version__
     virnucpro_version: str = __version__
 
     @classmethod
@@ -219,6 +221,7 @@ class Provenance:
             precision=dtype_name(model.dtype),
             backend=model.backend,
             device_type=model.device.type,
+            device_name=_device_name(model.device),
         )
 
     def checkpoint_parts(self) -> dict[str, str]:
@@ -228,14 +231,27 @@ class Provenance:
         budget is left out on purpose: the checkpoint directory records the budget of its first run
         (`plan.json`) and resumed runs pack with it, so the batches, and hence the bytes, are the same.
         """
-        return {"format": CHECKPOINT_FORMAT, **self._as_text(leaving_out="model_id")}
+        return {"format": CHECKPOINT_FORMAT, **self._as_text(leaving_out=_DESCRIPTIVE)}
 
     def metadata(self) -> dict[str, str]:
         """The output file's provenance header (no timestamps; the width is the file's own `dim`)."""
-        return self._as_text(leaving_out="embedding_dim")
+        return self._as_text(leaving_out=("embedding_dim",))
 
-    def _as_text(self, leaving_out: str) -> dict[str, str]:
-        return {name: str(value) for name, value in dataclasses.asdict(self).items() if name != leaving_out}
+    def _as_text(self, leaving_out: tuple[str, ...]) -> dict[str, str]:
+        return {name: str(value) for name, value in dataclasses.asdict(self).items() if name not in leaving_out}
+
+
+# Recorded for the reader of a report, but not part of the checkpoint key: the name a model was given
+# (its weights' fingerprint counts), the GPU model and the torch version (a checkpoint written on one
+# card or torch release is kept when a rerun lands on another; the report shows which ones were used).
+_DESCRIPTIVE = ("model_id", "device_name", "torch_version")
+
+
+def _device_name(device: torch.device) -> str:
+    """The GPU's marketing name on CUDA (e.g. `NVIDIA H200`), else the device type."""
+    if device.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_name(device)
+    return device.type
 
 
 def checkpoint_parts(records: Sequence[FastaRecord], model: EmbeddingModel) -> dict[str, str]:

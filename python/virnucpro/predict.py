@@ -16,6 +16,7 @@ import numpy as np
 from virnucpro.io.sniff import sniff
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
+from virnucpro.report.contigs import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, RegionSettings
 from virnucpro.report.reads import DEFAULT_THRESHOLD, check_threshold
 from virnucpro.translate import DEFAULT_AMBIGUOUS
 
@@ -39,6 +40,8 @@ class PredictSettings:
         sample: name shown in the summary and page (None: the reads file name).
         ambiguous: "drop" (published) or "x" for codons with other letters than ACGT.
         keep_intermediates: keep frames, chunks table, embeddings and scores under `outdir/intermediates`.
+        region_max_gap: non-viral chunks bridged inside one viral region of a contig.
+        region_min_length: viral regions shorter than this many bases are left out.
     """
 
     chunk_length: int
@@ -52,6 +55,8 @@ class PredictSettings:
     sample: str | None = None
     ambiguous: str = DEFAULT_AMBIGUOUS
     keep_intermediates: bool = False
+    region_max_gap: int = DEFAULT_MAX_GAP
+    region_min_length: int = DEFAULT_MIN_LENGTH
 
 
 def predict_file(
@@ -77,6 +82,7 @@ def predict_file(
     for path in (reads,) if mate is None else (reads, Path(mate)):
         sniff(path)  # a missing file or a mix-up is named before any model is loaded
     check_threshold(settings.threshold)
+    _regions(settings).check()
     trained_for = load_classifier(settings.classifier).info.chunk_length
     if trained_for is not None and trained_for != settings.chunk_length:
         log.warning(
@@ -117,24 +123,30 @@ def _run_stages(reads: Path, mate: str | Path | None, outdir: Path, work: Path, 
         esm_out = _embed(frames_dir, work, ESM2, settings)
         classify_files(dnabert_out, esm_out, settings.classifier, classify_dir)
         provenance.append(classify_dir / CLASSIFY_INFO_NAME)
-    report_settings = {
-        "chunk_length": settings.chunk_length,
-        "ambiguous": settings.ambiguous,
-        "dnabert": settings.dnabert,
-        "esm": settings.esm,
-        "classifier": str(settings.classifier),
-        "device": settings.device,
-        "reads": str(reads),
-    }
     return write_report(
         [classify_dir / SCORES_NAME],
         [frames_dir / CHUNKS_NAME],
         outdir,
         threshold=settings.threshold,
         sample=settings.sample or reads.name,
-        settings=report_settings,
+        chunk_length=settings.chunk_length,
+        regions=_regions(settings),
+        settings={"ambiguous": settings.ambiguous, "device": settings.device, "token_budget": settings.token_budget},
+        run=_run_record(reads, mate),
         provenance_paths=provenance,
     )
+
+
+def _regions(settings: PredictSettings) -> RegionSettings:
+    return RegionSettings(max_gap=settings.region_max_gap, min_length=settings.region_min_length)
+
+
+def _run_record(reads: Path, mate: str | Path | None) -> dict[str, str]:
+    """How the report was made: by `predict`, from which files (absolute paths)."""
+    run = {"made by": "virnucpro predict", "input": str(reads.resolve())}
+    if mate is not None:
+        run["mate input"] = str(Path(mate).resolve())
+    return run
 
 
 def _embed(frames_dir: Path, work: Path, kind: str, settings: PredictSettings) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from virnucpro.config import EnvConfig, get_env_config, parse_bool, parse_choice, reset_env_config
+from virnucpro.config import VARIABLES, EnvConfig, get_env_config, parse_bool, parse_choice, reset_env_config
 from virnucpro.errors import ConfigError, InputError
 
 
@@ -42,7 +42,23 @@ BOOL_FIELDS = [f.name for f in dataclasses.fields(EnvConfig) if f.type in (bool,
 
 def test_every_setting_is_described_under_its_variable_name():
     described = EnvConfig().describe()
-    assert sorted(described) == sorted(f"VIRNUCPRO_{f.name.upper()}" for f in dataclasses.fields(EnvConfig))
+    assert sorted(VARIABLES) == sorted(f.name for f in dataclasses.fields(EnvConfig))
+    assert sorted(described) == sorted(VARIABLES.values())
+    # the package's own variables carry its prefix; only standard ones keep their names
+    assert {v for v in VARIABLES.values() if not v.startswith("VIRNUCPRO_")} == {"SOURCE_DATE_EPOCH"}
+    assert all(v == f"VIRNUCPRO_{f.upper()}" for f, v in VARIABLES.items() if v.startswith("VIRNUCPRO_"))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, None), ("", None), ("0", 0), (" 1700000000 ", 1700000000)])
+def test_source_date_epoch_is_whole_seconds(raw, expected):
+    environ = {} if raw is None else {"SOURCE_DATE_EPOCH": raw}
+    assert EnvConfig.from_environ(environ).source_date_epoch == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.5", "yesterday"])
+def test_a_bad_source_date_epoch_is_named(raw):
+    with pytest.raises(ConfigError, match=rf"SOURCE_DATE_EPOCH={raw!r} must be a Unix time in whole seconds"):
+        EnvConfig.from_environ({"SOURCE_DATE_EPOCH": raw})
 
 
 @pytest.mark.parametrize("field", BOOL_FIELDS)

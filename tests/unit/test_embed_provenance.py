@@ -28,7 +28,8 @@ class LoadedModel:
     device: torch.device = field(default_factory=lambda: torch.device("cuda", 1))
 
 
-def test_checkpoint_key_and_output_header_are_two_views_of_one_record():
+def test_checkpoint_key_and_output_header_are_two_views_of_one_record(monkeypatch):
+    monkeypatch.setattr(embed_module, "_device_name", lambda device: f"Test GPU ({device})")
     provenance = Provenance.of(RECORDS, LoadedModel())
     shared = {
         "input_sha256": records_digest(RECORDS),
@@ -40,7 +41,8 @@ def test_checkpoint_key_and_output_header_are_two_views_of_one_record():
         "virnucpro_version": __version__,
     }
     assert provenance.checkpoint_parts() == {"format": "1", "embedding_dim": "2560", **shared}
-    assert provenance.metadata() == {"model_id": "/models/esm2_t36_3B_UR50D.pt", **shared}
+    descriptive = {"device_name": "Test GPU (cuda:1)", "torch_version": torch.__version__}
+    assert provenance.metadata() == {"model_id": "/models/esm2_t36_3B_UR50D.pt", **shared, **descriptive}
 
 
 def test_the_input_is_hashed_once_per_run(monkeypatch):

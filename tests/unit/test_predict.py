@@ -110,9 +110,11 @@ def test_without_keep_intermediates_nothing_else_is_left(tiny_models, reads, kep
     result = _predict(tiny_models, reads, tmp_path, "--threshold", "1.0")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "contigs.tsv",
         "prediction_results.txt",
         "prediction_results_highestscore.csv",
         "reads.tsv",
+        "regions.bed",
         "report.html",
         "summary.json",
     ]

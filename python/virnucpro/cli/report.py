@@ -1,4 +1,5 @@
-"""`virnucpro report`: the original tool's two files plus reads.tsv, summary.json and report.html."""
+"""`virnucpro report`: the original tool's two files plus reads.tsv, contigs.tsv, regions.bed, summary.json and
+report.html."""
 
 from __future__ import annotations
 
@@ -7,7 +8,19 @@ from pathlib import Path
 import click
 
 from virnucpro.cli.threads_option import threads_option
+from virnucpro.report.contigs import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH
 from virnucpro.report.reads import DEFAULT_THRESHOLD
+
+
+def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """KEY=VALUE options as a dict, in the order given."""
+    pairs = {}
+    for value in values:
+        key, found, text = value.partition("=")
+        if not found or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", ctx=ctx, param=param)
+        pairs[key] = text
+    return pairs
 
 
 @click.command("report")
@@ -24,20 +37,63 @@ from virnucpro.report.reads import DEFAULT_THRESHOLD
     default=DEFAULT_THRESHOLD,
     show_default=True,
     type=click.FloatRange(0, 1),
-    help="P(virus) to call a read virus.",
+    help="P(virus) to call a read, or a chunk of a contig, virus.",
 )
 @click.option("--sample", default="sample", show_default=True, help="Sample name shown in the summary and page.")
+@click.option(
+    "--chunk-length",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The translate stage's chunk length, checked against the chunks tables and recorded [default: read "
+    "from them].",
+)
+@click.option(
+    "--region-max-gap",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_GAP,
+    show_default=True,
+    help="Merge runs of viral chunks separated by at most this many non-viral chunks into one region.",
+)
+@click.option(
+    "--region-min-length",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MIN_LENGTH,
+    show_default=True,
+    help="Leave out viral regions shorter than this many bases.",
+)
 @click.option(
     "--classify-info",
     "provenance",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="classify.json of the classify stage, recorded in the summary (repeatable).",
+    help="classify.json of the classify stage: models, fingerprints, versions (repeatable, one per shard).",
+)
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    callback=_pairs,
+    help="KEY=VALUE: another setting of the run to record as given, e.g. ambiguous=drop (repeatable).",
+)
+@click.option(
+    "--run-info",
+    "run",
+    multiple=True,
+    callback=_pairs,
+    help="KEY=VALUE: how the run was made, recorded as given, e.g. input=reads.fq.gz (repeatable).",
 )
 def command(
-    scores: tuple[Path, ...], chunks: tuple[Path, ...], outdir: Path, threshold: float, sample: str, provenance
+    scores: tuple[Path, ...],
+    chunks: tuple[Path, ...],
+    outdir: Path,
+    provenance: tuple[Path, ...],
+    region_max_gap: int,
+    region_min_length: int,
+    **options,
 ) -> None:
     """Write the report from per-frame scores and the chunks tables; give shards in shard order."""
     from virnucpro.report import write_report
+    from virnucpro.report.contigs import RegionSettings
 
-    write_report(list(scores), list(chunks), outdir, threshold=threshold, sample=sample, provenance_paths=provenance)
+    regions = RegionSettings(max_gap=region_max_gap, min_length=region_min_length)
+    write_report(list(scores), list(chunks), outdir, regions=regions, provenance_paths=list(provenance), **options)

@@ -1,14 +1,20 @@
 """`report.html`: one self-contained page (inline CSS and SVG, no scripts, no external URLs).
 
 The histogram plays the part of the original tool's plotting script: how the best P(virus) of the reads is
-distributed, with the calling threshold marked.
+distributed, with the calling threshold marked. The contig tracks (`report.tracks`) show where along the
+top contigs the viral chunks and regions lie, and the run, settings, models and versions say what made it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from html import escape
 from string import Template
+
+from virnucpro.report.contigs import Contig
+from virnucpro.report.markup import table
+from virnucpro.report.tracks import contigs_section, models_section
 
 HTML_NAME = "report.html"
 _WIDTH, _HEIGHT, _MARGIN = 640, 240, 40
@@ -21,12 +27,15 @@ _PAGE = Template(
 <title>virnucpro report: $sample</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; } h3 { font-size: 1em; margin: 1.2em 0 0.3em; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 td, th { border: 1px solid #ccc; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.hash { font-family: ui-monospace, monospace; font-size: 0.85em; word-break: break-all; }
 svg { background: #fafafa; border: 1px solid #ddd; }
 .bar { fill: #b22222; } .frames .bar { fill: #4a6fa5; }
+.chunk { fill: #b22222; } .chunk.below { fill: #4a6fa5; } .chunk.none { fill: #bbb; }
+.region { fill: #f4c7c3; }
 .axis { stroke: #555; stroke-width: 1; } .threshold { stroke: #222; stroke-dasharray: 4 3; }
 text { font-size: 11px; fill: #444; }
 pre { background: #f4f4f4; padding: 0.7em; overflow-x: auto; font-size: 0.85em; }
@@ -34,31 +43,29 @@ pre { background: #f4f4f4; padding: 0.7em; overflow-x: auto; font-size: 0.85em; 
 </head>
 <body>
 <h1>virnucpro report: $sample</h1>
+$run
 <h2>Reads</h2>
 $counts
 <h2>Best P(virus) per read (called reads)</h2>
 $read_histogram
 <h2>P(virus) per frame</h2>
 $frame_histogram
+<h2>Contigs (sequences longer than one chunk)</h2>
+$contigs
 <h2>Settings</h2>
 $settings
+<h2>Models</h2>
+$models
 <h2>Versions</h2>
 $versions
 <h2>Provenance</h2>
+<details><summary>The classify stage's records, one per shard, as written</summary>
 <pre>$provenance</pre>
+</details>
 </body>
 </html>
 """
 )
-
-
-def _table(rows: list[tuple[str, object]]) -> str:
-    numeric = ' class="n"'
-    cells = [
-        f"<tr><th>{escape(str(k))}</th><td{numeric if isinstance(v, int) else ''}>{escape(str(v))}</td></tr>"
-        for k, v in rows
-    ]
-    return "<table>\n" + "\n".join(cells) + "\n</table>"
 
 
 def _svg_histogram(element_id: str, css_class: str, hist: dict, threshold: float | None) -> str:
@@ -93,21 +100,27 @@ def _svg_histogram(element_id: str, css_class: str, hist: dict, threshold: float
     return "\n".join(parts)
 
 
-def render_html(summary: dict) -> str:
-    """The report page for a summary made by `build_summary`."""
+def _settings_rows(settings: dict) -> list[tuple[str, object]]:
+    return [(k, json.dumps(v) if isinstance(v, dict | list) else v) for k, v in settings.items()]
+
+
+def render_html(summary: dict, contigs: Sequence[Contig] = ()) -> str:
+    """The report page for a summary made by `build_summary`, with tracks for the top `contigs`."""
     counts = summary["counts"]
     count_rows: list[tuple[str, object]] = [(k, counts[k]) for k in ("reads", "chunks", "chunks_with_frames", "frames")]
     count_rows += [(f"status: {k}", v) for k, v in counts["status"].items()]
     count_rows += [(f"call: {k}", v) for k, v in counts["call"].items()]
     threshold = summary["settings"].get("threshold")
+    run_rows = [("created", summary["created"]), *summary["run"].items()]
     return _PAGE.substitute(
         sample=escape(summary["sample"]),
-        counts=_table(count_rows),
+        run=table(run_rows, table_id="run"),
+        counts=table(count_rows),
         read_histogram=_svg_histogram("hist-reads", "reads", summary["histograms"]["read_best_virus_score"], threshold),
         frame_histogram=_svg_histogram("hist-frames", "frames", summary["histograms"]["frame_virus_score"], None),
-        settings=_table(
-            [(k, json.dumps(v) if isinstance(v, dict | list) else v) for k, v in summary["settings"].items()]
-        ),
-        versions=_table(list(summary["versions"].items())),
+        contigs=contigs_section(summary["contigs"], contigs, threshold),
+        settings=table(_settings_rows(summary["settings"]), table_id="settings"),
+        models=models_section(summary["models"]),
+        versions=table(list(summary["versions"].items()), table_id="versions"),
         provenance=escape(json.dumps(summary["provenance"], indent=2, sort_keys=True)),
     )

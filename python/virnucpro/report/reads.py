@@ -52,7 +52,7 @@ class ReadCall:
         return "\t".join(str(getattr(self, column)) for column in READS_COLUMNS)
 
 
-def _group_reads(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
+def group_reads(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
     """Chunks by read in input order; a read's chunks must be contiguous and chunk IDs unique."""
     reads: dict[str, list[Chunk]] = {}
     previous = None
@@ -105,9 +105,15 @@ def check_threshold(threshold: float) -> None:
 
 def call_reads(chunks: list[Chunk], scores: list[ScoreRow], threshold: float) -> list[ReadCall]:
     """One ReadCall per read, in input order; a read is `virus` when its best P(virus) >= threshold."""
-    by_chunk = frames_by_chunk(chunks, scores)
+    return call_grouped(group_reads(chunks), frames_by_chunk(chunks, scores), threshold)
+
+
+def call_grouped(
+    reads: dict[str, list[Chunk]], by_chunk: dict[str, list[ScoreRow]], threshold: float
+) -> list[ReadCall]:
+    """`call_reads` on chunks already grouped by read (`group_reads`) and frames by chunk (`frames_by_chunk`)."""
     calls = []
-    for read_id, read_chunks_ in _group_reads(chunks).items():
+    for read_id, read_chunks_ in reads.items():
         frames = [row for chunk in read_chunks_ for row in by_chunk[chunk.chunk_id]]
         length = read_chunks_[0].read_length
         with_frames = sum(1 for c in read_chunks_ if by_chunk[c.chunk_id])

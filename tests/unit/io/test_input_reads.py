@@ -1,4 +1,4 @@
-"""Reads in any supported form: FASTA or FASTQ by content, and pairs of mate files tagged /1 and /2."""
+"""virnucpro.io.reads: FASTA or FASTQ told by content, and pairs of mate files tagged /1 and /2."""
 
 from __future__ import annotations
 
