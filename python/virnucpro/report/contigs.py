@@ -11,9 +11,10 @@ coordinates whatever the chunk geometry (overlapping chunks, a short last chunk)
 - A *region* is a maximal run of viral chunks, runs separated by at most `max_gap` non-viral chunks
   merged into one, kept when it spans at least `min_length` bases. It runs from the first viral chunk's
   start to the last viral chunk's end.
-- The contig *call*: `virus` when at least half of its scored chunks are viral; otherwise `viral_regions`
-  when it has at least one region; otherwise `others`. A contig without a scored chunk has status
-  `no_valid_frame` and call `NA`.
+- The contig *call*: `virus` when at least half of its chunks are viral (chunks without a frame count as
+  not viral, so a host contig with a prophage is not called virus for want of frames in its host part);
+  otherwise `viral_regions` when it has at least one region; otherwise `others`. A contig without a
+  scored chunk has status `no_valid_frame` and call `NA`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ CONTIGS_COLUMNS = (
     "status",
 )
 CONTIG_CALLS = ("virus", "viral_regions", "others")
-VIRUS_FRACTION = 0.5  # at least this share of scored chunks viral: the whole contig is called virus
+VIRUS_FRACTION = 0.5  # at least this share of all chunks viral: the whole contig is called virus
 DEFAULT_MAX_GAP = 1  # non-viral chunks bridged inside one region
 DEFAULT_MIN_LENGTH = 1000  # bases; shorter runs (about three 300-bp chunks or fewer) are left out
 MISSING = "NA"
@@ -126,13 +127,13 @@ class Contig:
     def call(self) -> str:
         if not self.scored:
             return MISSING
-        if self.viral_chunks >= VIRUS_FRACTION * len(self.scored):
+        if self.viral_chunks >= VIRUS_FRACTION * len(self.track):
             return "virus"
         return "viral_regions" if self.regions else "others"
 
     def line(self) -> str:
         scored = self.scored
-        fraction = f"{self.viral_chunks / len(scored):.4f}" if scored else MISSING
+        fraction = f"{self.viral_chunks / len(self.track):.4f}" if scored else MISSING
         mean = f"{sum(scored) / len(scored):.6f}" if scored else MISSING
         best = f"{max(scored):.6f}" if scored else MISSING
         values = (self.contig_id, self.length, len(self.track), len(scored), self.viral_chunks, fraction, mean, best)

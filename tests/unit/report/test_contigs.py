@@ -122,12 +122,12 @@ def test_chunks_without_frames_are_gaps_and_the_score_averages_scored_chunks(tmp
             "chunks": "7",
             "chunks_scored": "3",
             "viral_chunks": "3",
-            "viral_fraction": "1.0000",
+            "viral_fraction": "0.4286",  # 3 of 7 chunks: the 4 without a frame are not viral
             "mean_virus_score": f"{(0.95 + 0.8 + 0.7) / 3:.6f}",
             "max_virus_score": "0.950000",
             "regions": "1",
             "region_bases": "1155",
-            "call": "virus",
+            "call": "viral_regions",
             "status": "called",
         }
     ]
@@ -135,9 +135,10 @@ def test_chunks_without_frames_are_gaps_and_the_score_averages_scored_chunks(tmp
 
 def test_contig_calls_follow_the_documented_rule(tmp_path):
     contigs = {
-        "half": (2000, {1: [HIGH], 2: [HIGH], 3: [LOW], 4: [LOW]}),  # 2 of 4 scored viral: virus, run too short
+        "half": (1000, {1: [HIGH], 2: [HIGH], 3: [LOW]}),  # 2 of 4 chunks viral (one without a frame): virus
         "prophage": (2000, viral(3, 4, 5, 6)),  # 4 of 7 viral: virus
         "island": (4000, {n: [HIGH if 5 <= n <= 8 else LOW] for n in range(1, 15)}),  # 4 of 14, one region
+        "host": (4000, {5: [HIGH], 6: [HIGH], 7: [HIGH], 8: [HIGH]}),  # the same, the rest without frames
         "scattered": (2000, viral(2, 6)),  # 2 of 7, each run too short: others
         "frameless": (2000, {}),  # no chunk kept a frame
         "read": (300, {1: [HIGH]}),  # one chunk: a read, not a contig
@@ -147,6 +148,7 @@ def test_contig_calls_follow_the_documented_rule(tmp_path):
         ("half", "virus", "called"),
         ("prophage", "virus", "called"),
         ("island", "viral_regions", "called"),
+        ("host", "viral_regions", "called"),
         ("scattered", "others", "called"),
         ("frameless", "NA", "no_valid_frame"),
     ]
@@ -157,12 +159,13 @@ def test_contig_calls_follow_the_documented_rule(tmp_path):
         "NA",
         "NA",
     ]
-    assert [(b[0], b[1], b[2]) for b in bed] == [("prophage", "570", "1725"), ("island", "1140", "2295")]
+    island = ("1140", "2295")
+    assert [(b[0], b[1], b[2]) for b in bed] == [("prophage", "570", "1725"), ("island", *island), ("host", *island)]
     assert summary["contigs"] == {
-        "contigs": 5,
-        "status": {"called": 4, "no_valid_frame": 1},
-        "call": {"virus": 2, "viral_regions": 1, "others": 1},
-        "regions": 2,
+        "contigs": 6,
+        "status": {"called": 5, "no_valid_frame": 1},
+        "call": {"virus": 2, "viral_regions": 2, "others": 1},
+        "regions": 3,
         "region_bases": sum(int(b[2]) - int(b[1]) for b in bed),
     }
 

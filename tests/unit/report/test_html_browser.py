@@ -247,3 +247,42 @@ def test_the_page_says_what_produced_it(tmp_path, contig_page):
     assert "esm2 esm2_t36_3B_UR50D " + FINGERPRINTS["esm"] in text
     assert "classifier /models/300_model.pth " + "c" * 64 in text
     assert "torch 2.15.0" in text and "virnucpro " in text
+
+
+def test_a_predict_report_names_its_models_fingerprints_and_input(tmp_path):
+    """The whole chain on two demo reads: the rendered page carries what the embed stage recorded."""
+    from virnucpro.io.embeddings import read_embeddings
+    from virnucpro.models.tiny_checkpoints import write_test_models
+    from virnucpro.predict import PredictSettings, predict_file
+
+    models = write_test_models(tmp_path / "models", seed=0)
+    demo = Path(__file__).resolve().parents[3] / "assets" / "demo" / "reads.fa"
+    reads = tmp_path / "two.fq"
+    records = demo.read_text().split(">")[1:3]
+    reads.write_text("".join(_fastq_record(r) for r in records))
+    settings = PredictSettings(
+        chunk_length=300,
+        dnabert=str(models.dnabert_s),
+        esm=str(models.esm2),
+        classifier=models.classifier,
+        device="cpu",
+        keep_intermediates=True,
+    )
+    predict_file(reads, tmp_path / "out", settings)
+    dom, requested = _render(tmp_path, tmp_path / "out" / "report.html")
+    assert requested == []
+    parsed = _Tracks()
+    parsed.feed(dom)
+    text = " ".join(" ".join(parsed.text).split()).partition("The classify stage's records")[0]
+    for kind, name in (("dnabert-s", "dnabert-s"), ("esm2", "esm2")):
+        metadata = read_embeddings(tmp_path / "out" / "intermediates" / f"{name}.safetensors").metadata
+        assert f"{kind} {metadata['model_id']} {metadata['model_fingerprint']} float32" in text
+        assert f"cpu {metadata['torch_version']}" in text
+    assert f"input {reads.resolve()}" in text and "made by virnucpro predict" in text
+    assert "chunk_length 300" in text and "device cpu" in text and "Provenance: []" not in text
+
+
+def _fastq_record(fasta_record: str) -> str:
+    header, *lines = fasta_record.splitlines()
+    sequence = "".join(lines)
+    return f"@{header}\n{sequence}\n+\n{'I' * len(sequence)}\n"
