@@ -33,6 +33,7 @@ def commands(out: Path, quick: bool) -> dict[str, list[str]]:
     small = ["--quick"] if quick else []
     return {
         "translate": [python, str(HERE / "bench_translate.py"), *small, "--json", str(out / "translate.json")],
+        "reads": [python, str(HERE / "bench_reads.py"), *small, "--json", str(out / "reads.json")],
         "runner": [python, str(HERE / "bench_runner.py"), "--frames", "200" if quick else "500", "--device", "cpu"],
         "models": [python, str(HERE / "bench_models.py"), *small, "--json", str(out / "models.json")],
         "e2e": [python, str(HERE / "bench_e2e.py"), *small, "--json", str(out / "e2e.json")],
