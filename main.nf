@@ -64,16 +64,18 @@ def helpText(defaults) {
     virnucpro ${workflow.manifest.version}: find viral sequences with the VirNucPro method
 
     Usage:
-      nextflow run . --input READS.fa|SAMPLESHEET.csv --classifier MODEL.pth --outdir DIR [options]
+      nextflow run . --input READS|SAMPLESHEET.csv --classifier MODEL.pth --outdir DIR [options]
       nextflow run . -profile test --outdir DIR
 
     Main options (all of them, with help: nextflow_schema.json, docs/pipeline.md):
-      --input           FASTA (plain or .gz) or samplesheet CSV with columns sample,fasta
+      --input           FASTA or FASTQ (plain or .gz), or samplesheet CSV: sample,fasta or sample,fastq_1,fastq_2
       --outdir          results directory [${defaults.outdir}]
       --chunk_length    300 or 500 for the published classifiers [${defaults.chunk_length}]
       --classifier      classifier file (300_model.pth / 500_model.pth or converted)
       --dnabert_model   DNABERT-S directory (path or URI) or hub name [${defaults.dnabert_model}]
       --esm_model       ESM-2 checkpoint (path or URI) or hub name [${defaults.esm_model}]
+      --region_max_gap  contigs: non-viral chunks bridged inside a viral region [${defaults.region_max_gap}]
+      --region_min_length  contigs: shortest viral region in regions.bed, bases [${defaults.region_min_length}]
       --shard_size      reads per shard [${defaults.shard_size}]
       --use_gpu         embed on GPUs (or -profile gpu)
       --max_gpus        at most this many GPUs at once for the whole run [${defaults.max_gpus}]

@@ -13,7 +13,8 @@ include { REPORT        } from '../modules/local/report'
 workflow VIRNUCPRO {
 
     take:
-    ch_samples      // channel: [ meta, reads.fa ], one item per sample; meta.id and meta.sample = the sample
+    ch_samples      // channel: [ meta, [ reads ] or [ R1, R2 ] ], one item per sample; meta.id = meta.sample = the sample,
+                    // meta.input = the reads file(s) as given (comma-separated)
     dnabert_model   // value: [ hub name, [] ] or [ '', DNABERT-S directory ]
     esm_model       // value: [ hub name, [] ] or [ '', ESM-2 .pt file ]
     classifier      // value: classifier file
@@ -60,18 +61,23 @@ workflow VIRNUCPRO {
     // MODULE: gather every shard of a sample, in shard order, into the per-sample report
     //
     ch_report_input = CLASSIFY.out.scores
+        .join(CLASSIFY.out.info, failOnMismatch: true)
         .join(TRANSLATE.out.chunks, failOnMismatch: true)
-        .map { meta, scores, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks] }
+        .map { meta, scores, info, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks, info, meta.input] }
         .groupTuple()
-        .map { sample, shards, scores, chunks -> inShardOrder(sample.toString(), shards, scores, chunks) }
+        .map { sample, shards, scores, chunks, infos, inputs -> inShardOrder(sample.toString(), inputs[0], shards, scores, chunks, infos) }
     REPORT(ch_report_input)
     reads = REPORT.out.reads
+    contigs = REPORT.out.contigs
+    regions = REPORT.out.regions
     summary = REPORT.out.summary
     versions = ch_versions.mix(REPORT.out.versions)
 
     // (emits are plain names: Nextflow 25.04's strict parser loses `name = expression` emits)
     emit:
     reads       // channel: [ meta, reads.tsv ] per sample
+    contigs     // channel: [ meta, contigs.tsv ] per sample
+    regions     // channel: [ meta, regions.bed ] per sample
     summary     // channel: [ meta, summary.json ] per sample
     versions    // channel: versions.yml of every task
 }
@@ -94,8 +100,9 @@ def checkpointDir(root, meta, kind) {
     return root ? "${root}/${meta.fingerprint}/${kind}".toString() : ''
 }
 
-// [meta, scores files, chunks files] of one sample with both lists in shard order.
-def inShardOrder(sample, shards, scores, chunks) {
-    def rows = [shards, scores, chunks].transpose().sort { row -> row[0] }
-    return [[id: sample, sample: sample], rows.collect { row -> row[1] }, rows.collect { row -> row[2] }]
+// [meta, scores files, chunks files, classify records] of one sample with the lists in shard order.
+def inShardOrder(sample, input, shards, scores, chunks, infos) {
+    def rows = [shards, scores, chunks, infos].transpose().sort { row -> row[0] }
+    def meta = [id: sample, sample: sample, input: input]
+    return [meta, rows.collect { row -> row[1] }, rows.collect { row -> row[2] }, rows.collect { row -> row[3] }]
 }

@@ -30,7 +30,11 @@ from virnucpro.logging_setup import get_logger
 
 log = get_logger("params_check")
 
-FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas")
+READS_SUFFIXES = (".fasta", ".fa", ".fna", ".fas", ".fastq", ".fq")
+# Samplesheet columns: a sample's reads in `fasta` (FASTA or FASTQ, the name kept for older sheets), or in
+# `fastq_1` and, for paired reads, `fastq_2` (the nf-core names).
+SHEET_COLUMNS = ("sample", "fasta", "fastq_1", "fastq_2")
+CHECKED_HEADER = ("sample", "reads", "mate")
 # fair-esm ESM-2 names, e.g. esm2_t36_3B_UR50D (fair-esm picks its ESM-2 loader by this prefix)
 ESM2_NAME = re.compile(r"^esm2_t\d+_\d+[MB]_UR50D$")
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -58,10 +62,14 @@ MODEL_RULES = {
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample of the run: its name (names its results folder) and its FASTA as the user gave it."""
+    """One sample of the run: its name (names its results folder), its reads and, if paired, the mates.
+
+    Paths are as the user gave them (a local path or a URI): Nextflow resolves and stages them.
+    """
 
     name: str
-    fasta: str
+    reads: str
+    mate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +198,7 @@ def _camel_to_snake(name: str) -> str:
 
 
 def read_samplesheet(path: Path, schema: Mapping[str, Any], *, shown_as: str | None = None) -> list[Sample]:
-    """Read and check a `sample,fasta` samplesheet; every problem is reported, each with its line.
+    """Read and check a samplesheet (`sample,fasta` or `sample,fastq_1,fastq_2`); every problem is reported.
 
     Args:
         path: the samplesheet (staged into the task by Nextflow).
@@ -207,15 +215,17 @@ def read_samplesheet(path: Path, schema: Mapping[str, Any], *, shown_as: str | N
     samples: list[Sample] = []
     seen: dict[str, int] = {}
     for line, row in rows:
-        row_problems = [_describe_row(error, item_schema) for error in validator.iter_errors(row)]
+        given = {column: value for column, value in row.items() if value}  # an empty cell is not given
+        row_problems = [_describe_row(error, item_schema) for error in validator.iter_errors(given)]
+        files = [given[c] for c in SHEET_COLUMNS[1:] if c in given]
         if row.get("sample") in seen:
             row_problems.append(f"sample {row['sample']!r} is also on line {seen[row['sample']]}; names must be unique")
         seen.setdefault(row.get("sample", ""), line)
         problems += [f"line {line}: {problem}" for problem in row_problems]
         if not row_problems:
-            samples.append(Sample(row["sample"], row["fasta"]))
+            samples.append(Sample(row["sample"], files[0], files[1] if len(files) > 1 else None))
     if not rows:
-        problems.append("no samples: expected a header line `sample,fasta` and one row per sample")
+        problems.append("no samples: expected a header line `sample,fasta` or `sample,fastq_1,fastq_2` and rows")
     if problems:
         raise InputError(f"samplesheet {shown_as or path}:\n  " + "\n  ".join(problems))
     return samples
@@ -226,8 +236,11 @@ def _read_csv(path: Path, shown_as: str) -> list[tuple[int, dict[str, str]]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]
-        if header[:2] != ["sample", "fasta"] and sorted(header) != ["fasta", "sample"]:
-            raise InputError(f"samplesheet {shown_as}: header is {','.join(header)!r}; expected 'sample,fasta'")
+        if "sample" not in header or not {"fasta", "fastq_1"} & set(header) or set(header) - set(SHEET_COLUMNS):
+            raise InputError(
+                f"samplesheet {shown_as}: header is {','.join(header)!r}; expected 'sample,fasta' or "
+                "'sample,fastq_1,fastq_2'"
+            )
         rows = []
         for row in reader:
             clean = {key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
@@ -241,8 +254,12 @@ def _read_csv(path: Path, shown_as: str) -> list[tuple[int, dict[str, str]]]:
 def _describe_row(error: ValidationError, item_schema: Mapping[str, Any]) -> str:
     if error.validator == "required":
         return f"column {str(error.message).split(chr(39))[1]!r} is empty or missing"
+    if error.validator == "oneOf":
+        return "give the sample's reads in column fasta, or in fastq_1 (and fastq_2 for paired reads), not both"
+    if error.validator == "not":
+        return "fastq_2 holds the mates of fastq_1; with a file in fasta, leave it empty"
     if error.validator == "additionalProperties":
-        return f"unexpected columns: {error.message!s}; expected only sample,fasta"
+        return f"unexpected columns: {error.message!s}; expected only {','.join(SHEET_COLUMNS)}"
     column = ".".join(str(part) for part in error.absolute_path)
     message = item_schema.get("properties", {}).get(column, {}).get("errorMessage") or _expected(error)
     return f"{column} = {error.instance!r}: {message}"
@@ -251,7 +268,7 @@ def _describe_row(error: ValidationError, item_schema: Mapping[str, Any]) -> str
 def samples_from_params(
     params: Mapping[str, Any], input_schema: Mapping[str, Any], samplesheet: Path | None
 ) -> list[Sample]:
-    """The run's samples: one for a FASTA `--input` (named by `--sample` or the file name), else the sheet's.
+    """The run's samples: one for a reads `--input` (named by `--sample` or the file name), else the sheet's.
 
     Args:
         params: the checked params.
@@ -270,20 +287,21 @@ def samples_from_params(
 
 
 def sample_name(path: PurePath) -> str:
-    """The file name without `.gz` and the FASTA extension: reads.fa.gz -> reads."""
+    """The file name without `.gz` and the FASTA or FASTQ extension: reads.fq.gz -> reads."""
     name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
-    for suffix in FASTA_SUFFIXES:
+    for suffix in READS_SUFFIXES:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
 def write_samplesheet(samples: list[Sample], path: Path) -> None:
-    """The checked samples as `sample,fasta`, FASTA paths as given, for the pipeline to resolve and stage."""
+    """The checked samples as `sample,reads,mate`, paths as given (mate empty if unpaired), for the pipeline
+    to resolve and stage."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["sample", "fasta"])
-        writer.writerows([sample.name, str(sample.fasta)] for sample in samples)
+        writer.writerow(CHECKED_HEADER)
+        writer.writerows([s.name, str(s.reads), "" if s.mate is None else str(s.mate)] for s in samples)
 
 
 def check_pipeline_inputs(
@@ -304,7 +322,7 @@ def check_pipeline_inputs(
         samplesheet: the staged samplesheet when `--input` is one.
 
     Returns:
-        The samples to run, FASTA paths as given (Nextflow resolves and stages them).
+        The samples to run, paths as given (Nextflow resolves and stages them).
 
     Raises:
         InputError: listing every problem found, one per line, each naming the param or samplesheet line.

@@ -143,9 +143,9 @@ def _regions(settings: PredictSettings) -> RegionSettings:
 
 def _run_record(reads: Path, mate: str | Path | None) -> dict[str, str]:
     """How the report was made: by `predict`, from which files (absolute paths)."""
-    run = {"made by": "virnucpro predict", "input": str(reads.resolve())}
+    run = {"made_by": "virnucpro predict", "input": str(reads.resolve())}
     if mate is not None:
-        run["mate input"] = str(Path(mate).resolve())
+        run["mate_input"] = str(Path(mate).resolve())
     return run
 
 

@@ -19,6 +19,8 @@ REPORT_FILES = (
     "prediction_results.txt",
     "prediction_results_highestscore.csv",
     "reads.tsv",
+    "contigs.tsv",
+    "regions.bed",
     "summary.json",
     "report.html",
 )

@@ -41,9 +41,10 @@ def test_nextflow_lint_finds_no_problem(nextflow_bin: str, nxf_home: Path, parse
 def test_stub_run_under_the_strict_parser_wires_two_samples(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
     """-stub runs parse, channels and config in seconds (no model is loaded). The default parser runs in
     every other pipeline test; this one runs the strict parser (the default from Nextflow 26.04)."""
-    for name in ("a", "b"):
-        (tmp_path / f"{name}.fa").write_text(f">{name}1\nACGTACGTACGT\n")
-    (tmp_path / "samples.csv").write_text("sample,fasta\nalpha,a.fa\nbeta,b.fa\n")
+    (tmp_path / "a.fa").write_text(">a1\nACGTACGTACGT\n")
+    for mate in ("1", "2"):
+        (tmp_path / f"b_R{mate}.fq").write_text(f"@b1/{mate}\nACGTACGTACGT\n+\nIIIIIIIIIIII\n")
+    (tmp_path / "samples.csv").write_text("sample,fasta,fastq_1,fastq_2\nalpha,a.fa,,\nbeta,,b_R1.fq,b_R2.fq\n")
     env = pipeline_env(nxf_home)
     env["NXF_SYNTAX_PARSER"] = "v2"
     command = [nextflow_bin, "run", str(REPO), "-stub", "-ansi-log", "false", "--input", "samples.csv"]
@@ -51,10 +52,11 @@ def test_stub_run_under_the_strict_parser_wires_two_samples(nextflow_bin: str, n
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     for sample in ("alpha", "beta"):
-        assert (tmp_path / "results" / sample / "reads.tsv").exists()
+        for name in ("reads.tsv", "contigs.tsv", "regions.bed"):
+            assert (tmp_path / "results" / sample / name).exists()
     # the rows as written: Nextflow resolves them (relative to the launch directory) and stages the files
     assert (tmp_path / "results" / "pipeline_info" / "samplesheet.valid.csv").read_text() == (
-        "sample,fasta\nalpha,a.fa\nbeta,b.fa\n"
+        "sample,reads,mate\nalpha,a.fa,\nbeta,b_R1.fq,b_R2.fq\n"
     )
 
 

@@ -38,7 +38,7 @@ def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: Nextfl
     versions = (info / "software_versions.yml").read_text()
     for process in TEST_PROFILE_TASKS:
         assert f':{process}":' in versions
-    assert (info / "samplesheet.valid.csv").read_text() == f"sample,fasta\ndemo,{DEMO_READS.resolve()}\n"
+    assert (info / "samplesheet.valid.csv").read_text() == f"sample,reads,mate\ndemo,{DEMO_READS.resolve()},\n"
     counts = {process: len(found) for process, found in statuses(demo_run).items()}
     assert counts == TEST_PROFILE_TASKS
 
@@ -118,12 +118,74 @@ def test_demo_run_equals_virnucpro_predict(demo_run: NextflowRun, tmp_path: Path
         "demo",
     ]
     subprocess.run(predict, check=True, capture_output=True)
-    for name in ("prediction_results.txt", "prediction_results_highestscore.csv", "reads.tsv"):
+    for name in (
+        "prediction_results.txt",
+        "prediction_results_highestscore.csv",
+        "reads.tsv",
+        "contigs.tsv",
+        "regions.bed",
+    ):
         assert (demo_run.outdir / "demo" / name).read_bytes() == (tmp_path / "predict" / name).read_bytes(), name
     pipeline_summary = json.loads((demo_run.outdir / "demo" / "summary.json").read_text())
     predict_summary = json.loads((tmp_path / "predict" / "summary.json").read_text())
     assert pipeline_summary["counts"] == predict_summary["counts"]
     assert pipeline_summary["histograms"] == predict_summary["histograms"]
+
+
+# The demo's five long contigs (assets/demo/make_demo_reads.py): planted coding islands in host sequence with
+# a stop in every frame. The tiny test classifier scores every frame as virus, so the viral regions are the
+# islands less the chunks that touch host sequence: inside each island, at most one chunk short of each end.
+ISLANDS = {
+    "contig_prophage_1": (7000, [(2500, 4900)]),
+    "contig_phage_2": (3000, [(0, 3000)]),
+    "contig_island_start_3": (4000, [(0, 1800)]),
+    "contig_island_end_4": (3801, [(2201, 3801)]),
+    "contig_host_5": (3000, []),
+}
+
+
+def test_demo_contigs_show_their_planted_regions(demo_run: NextflowRun) -> None:
+    sample_dir = demo_run.outdir / "demo"
+    bed = [line.split("\t") for line in (sample_dir / "regions.bed").read_text().splitlines()]
+    assert all(len(row) == 6 and 0 <= int(row[4]) <= 1000 and row[5] == "." for row in bed)
+    found: dict[str, list[tuple[int, int]]] = {}
+    for row in bed:
+        found.setdefault(row[0], []).append((int(row[1]), int(row[2])))
+    for contig, (length, islands) in ISLANDS.items():
+        regions = found.get(contig, [])
+        assert len(regions) == len(islands), (contig, regions)
+        for (start, end), (island_start, island_end) in zip(regions, islands, strict=True):
+            assert island_start <= start < island_start + 300 and island_end - 300 < end <= island_end, contig
+        assert all(0 <= start < end <= length for start, end in regions)
+    rows = {line.split("\t")[0]: line.split("\t") for line in (sample_dir / "contigs.tsv").read_text().splitlines()}
+    calls = {contig: (rows[contig][10], rows[contig][11]) for contig in ISLANDS}
+    assert calls == {
+        "contig_prophage_1": ("viral_regions", "called"),
+        "contig_phage_2": ("virus", "called"),
+        "contig_island_start_3": ("viral_regions", "called"),
+        "contig_island_end_4": ("viral_regions", "called"),
+        "contig_host_5": ("NA", "no_valid_frame"),
+    }
+
+
+def test_demo_report_says_what_produced_it(demo_run: NextflowRun) -> None:
+    summary = json.loads((demo_run.outdir / "demo" / "summary.json").read_text())
+    assert summary["settings"] == {
+        "threshold": 0.5,
+        "chunk_length": 300,
+        "region_max_gap": 1,
+        "region_min_length": 1000,
+        "ambiguous": "drop",
+    }
+    assert summary["run"]["input"] == str(DEMO_READS.resolve()) and summary["run"]["profile"] == "test"
+    assert summary["run"]["made_by"] == "virnucpro_pipeline" and summary["run"]["nextflow_version"]
+    for kind in ("dnabert-s", "esm2"):
+        [model] = summary["models"][kind]  # one shard, one model each
+        assert len(model["model_fingerprint"]) == 64 and model["precision"] == "float32"
+        assert model["device_type"] == "cpu" and model["torch_version"] == summary["versions"]["torch"]
+    [classifier] = summary["models"]["classifier"]
+    assert len(classifier["sha256"]) == 64
+    assert len(summary["provenance"]) == 1 and summary["created"].endswith("Z")
 
 
 def test_resume_caches_every_task_and_keeps_outputs(

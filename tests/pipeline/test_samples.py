@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import NextflowRun, run_pipeline, split_demo_reads, statuses
+from tests.pipeline.helpers import DEMO_READS, NextflowRun, run_pipeline, split_demo_reads, statuses
 
 pytestmark = pytest.mark.pipeline
 
@@ -45,6 +47,41 @@ def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path,
         assert [row.split("\t")[0] for row in rows] == read_ids, sample
 
 
+def demo_fastq(records: list[str]) -> bytes:
+    """Demo FASTA records (text after '>') as FASTQ, a quality per base."""
+    out = []
+    for record in records:
+        header, *lines = record.splitlines()
+        sequence = "".join(lines)
+        out.append(f"@{header}\n{sequence}\n+\n{'F' * len(sequence)}\n")
+    return "".join(out).encode()
+
+
+def test_fastq_and_paired_fastq_samples(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """A gzipped FASTQ sample and a paired one (R1/R2), read by content, every read and mate accounted for."""
+    records = DEMO_READS.read_text().split(">")[1:]
+    (tmp_path / "single.data").write_bytes(gzip.compress(demo_fastq(records[:4])))  # FASTQ whatever its name
+    names = [r.split()[0] for r in records[4:7]]  # the pairs' names; mate 2 takes demo reads 8-10's bases
+    first = [r.replace(name, f"{name}/1", 1) for r, name in zip(records[4:7], names, strict=True)]
+    second = [r.replace(r.split()[0], f"{name}/2", 1) for r, name in zip(records[7:10], names, strict=True)]
+    (tmp_path / "p_R1.fq.gz").write_bytes(gzip.compress(demo_fastq(first)))
+    (tmp_path / "p_R2.fq").write_bytes(demo_fastq(second))
+    sheet = "sample,fasta,fastq_1,fastq_2\nsingle,single.data,,\npaired,,p_R1.fq.gz,p_R2.fq\n"
+    (tmp_path / "samples.csv").write_text(sheet)
+    run = run_pipeline(nextflow_bin, nxf_home, tmp_path, "-profile", "test", "--input", "samples.csv")
+    assert run.returncode == 0, run.output
+    single = (run.outdir / "single" / "reads.tsv").read_text().splitlines()[1:]
+    assert [row.split("\t")[0] for row in single] == [r.split()[0] for r in records[:4]]
+    paired = (run.outdir / "paired" / "reads.tsv").read_text().splitlines()[1:]
+    assert [row.split("\t")[0] for row in paired] == [f"{n}/{mate}" for n in names for mate in (1, 2)]
+    # each mate scored as the read it is: the same length as in the demo FASTA
+    lengths = {r.split()[0]: len("".join(r.splitlines()[1:])) for r in records}
+    expected = [lengths[r.split()[0]] for pair in zip(records[4:7], records[7:10], strict=True) for r in pair]
+    assert [int(row.split("\t")[1]) for row in paired] == expected
+    summary = json.loads((run.outdir / "paired" / "summary.json").read_text())
+    assert summary["run"]["input"] == f"{tmp_path / 'p_R1.fq.gz'},{tmp_path / 'p_R2.fq'}"
+
+
 def failed_check(run: NextflowRun) -> str:
     """The run failed in CHECK_INPUT and nothing else started; returns the console output."""
     assert run.returncode != 0, run.output
@@ -71,5 +108,5 @@ def test_missing_fastas_of_a_samplesheet_are_all_named(nextflow_bin: str, nxf_ho
     run = run_pipeline(nextflow_bin, nxf_home, tmp_path, "-stub", "-profile", "test", "--input", "samples.csv")
     output = failed_check(run)
     assert "--input samples.csv:" in output
-    assert f"sample beta: fasta = 'gone/b.fa': no such file (looked at {tmp_path / 'gone' / 'b.fa'})" in output
-    assert "sample gamma: fasta = '/nowhere/c.fa.gz': no such file (looked at /nowhere/c.fa.gz)" in output
+    assert f"sample beta: 'gone/b.fa': no such file (looked at {tmp_path / 'gone' / 'b.fa'})" in output
+    assert "sample gamma: '/nowhere/c.fa.gz': no such file (looked at /nowhere/c.fa.gz)" in output

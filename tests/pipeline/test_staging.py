@@ -111,7 +111,7 @@ def test_inputs_models_launch_and_work_in_four_places(
     for name in REPORT_FILES:
         assert (run.outdir / "demo" / name).read_bytes() == (demo_run.outdir / "demo" / name).read_bytes(), name
     assert (run.outdir / "pipeline_info" / "samplesheet.valid.csv").read_text() == (
-        f"sample,fasta\ndemo,{base_url}/reads.fa\n"
+        f"sample,reads,mate\ndemo,{base_url}/reads.fa,\n"
     )
 
 

@@ -54,7 +54,7 @@ def test_remote_uris_pass_the_value_checks() -> None:
     }
     assert check_params(params, SCHEMA) == []
     [sample] = samples_from_params(params, INPUT_SCHEMA, None)
-    assert (sample.name, sample.fasta) == ("reads", "s3://bucket/runs/reads.fa.gz")
+    assert (sample.name, sample.reads, sample.mate) == ("reads", "s3://bucket/runs/reads.fa.gz", None)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,12 @@ def test_remote_uris_pass_the_value_checks() -> None:
         ({"max_memory": "8 gigs"}, {}, "--max_memory = '8 gigs': expected a memory size such as 16.GB"),
         ({"max_time": "2 days"}, {}, "--max_time = '2 days': expected a duration such as 48.h"),
         ({"input": None}, {}, "--input is required: Reads or contigs"),
-        ({"input": "reads.txt"}, {}, "--input = 'reads.txt': expected a FASTA file (.fa, .fasta, .fna or .fas"),
+        (
+            {"input": "my reads.fa"},
+            {},
+            "--input = 'my reads.fa': expected a path or URI without spaces: a reads file (FASTA or FASTQ, plain or "
+            "gzip) or a samplesheet (.csv)",
+        ),
         ({"classifier": None}, {}, "--classifier is required"),
         (
             {"dnabert_model": "no_such_dir"},
@@ -131,24 +136,37 @@ def write_sheet(directory: Path, text: str) -> Path:
 
 def test_samplesheet_rows_keep_paths_as_given(tmp_path: Path) -> None:
     """Relative paths, absolute paths and URIs pass as written: Nextflow resolves and stages them."""
-    sheet = write_sheet(tmp_path, "sample,fasta\nA,reads.fa\nB, /data/b.fa.gz \nC,s3://bucket/c.fasta\n")
+    sheet = write_sheet(tmp_path, "sample,fasta\nA,reads.fa\nB, /data/b.fa.gz \nC,s3://bucket/c.fastq\n")
     samples = read_samplesheet(sheet, INPUT_SCHEMA)
-    assert [(s.name, s.fasta) for s in samples] == [
-        ("A", "reads.fa"),
-        ("B", "/data/b.fa.gz"),
-        ("C", "s3://bucket/c.fasta"),
+    assert [(s.name, s.reads, s.mate) for s in samples] == [
+        ("A", "reads.fa", None),
+        ("B", "/data/b.fa.gz", None),
+        ("C", "s3://bucket/c.fastq", None),
+    ]
+
+
+def test_fastq_columns_give_single_and_paired_samples(tmp_path: Path) -> None:
+    sheet = write_sheet(tmp_path, "sample,fastq_1,fastq_2\npaired,s_R1.fq.gz,s3://b/s_R2.fq.gz\nsingle,single.fastq,\n")
+    samples = read_samplesheet(sheet, INPUT_SCHEMA)
+    assert [(s.name, s.reads, s.mate) for s in samples] == [
+        ("paired", "s_R1.fq.gz", "s3://b/s_R2.fq.gz"),
+        ("single", "single.fastq", None),
     ]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("name,path\nA,reads.fa\n", "header is 'name,path'; expected 'sample,fasta'"),
+        ("name,path\nA,reads.fa\n", "header is 'name,path'; expected 'sample,fasta' or 'sample,fastq_1,fastq_2'"),
+        ("sample,fastq_2\nA,reads.fa\n", "header is 'sample,fastq_2'; expected"),
         ("sample,fasta\n", "no samples"),
         ("sample,fasta\nA,reads.fa\nA,reads.fa\n", "line 3: sample 'A' is also on line 2"),
+        ("sample,fasta,fastq_1\nA,reads.fa,reads.fa\n", "line 2: give the sample's reads in column fasta, or in"),
+        ("sample,fasta,fastq_2\nA,reads.fa,reads.fa\n", "line 2: fastq_2 holds the mates of fastq_1"),
+        ("sample,fastq_1,fastq_2\nA,,reads.fa\n", "line 2: give the sample's reads in column fasta, or in"),
         ("sample,fasta\nA b,reads.fa\n", "line 2: sample = 'A b': sample names start with a letter"),
-        ("sample,fasta\nA,reads.txt\n", "line 2: fasta = 'reads.txt': fasta must be a FASTA file path"),
-        ("sample,fasta\nA,\n", "line 2: fasta = '': fasta must be a FASTA file path"),
+        ("sample,fasta\nA,my reads.fa\n", "line 2: fasta = 'my reads.fa': fasta must be a path without spaces"),
+        ("sample,fasta\nA,\n", "line 2: give the sample's reads in column fasta, or in fastq_1"),
         ("sample,fasta\nA,reads.fa,extra\n", "line 2: unexpected columns"),
     ],
 )
@@ -160,7 +178,14 @@ def test_samplesheet_problems_name_the_file_and_line(tmp_path: Path, text: str, 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("reads.fa", "reads"), ("reads.fasta.gz", "reads"), ("s1.R1.fna", "s1.R1"), ("contigs", "contigs")],
+    [
+        ("reads.fa", "reads"),
+        ("reads.fasta.gz", "reads"),
+        ("s1.R1.fna", "s1.R1"),
+        ("contigs", "contigs"),
+        ("s1.fastq.gz", "s1"),
+        ("s1.fq", "s1"),
+    ],
 )
 def test_sample_name_drops_fasta_extensions(name: str, expected: str) -> None:
     assert sample_name(PurePosixPath(name)) == expected
@@ -185,14 +210,14 @@ def run_check(workdir: Path, params: dict, facts: dict | None = None, sheet: str
 def test_cli_writes_the_checked_samples_without_opening_the_fasta(tmp_path: Path) -> None:
     code, output = run_check(tmp_path, {**good_params(), "input": "https://example.org/reads.fa", "sample": "S1"})
     assert code == 0, output
-    assert (tmp_path / "out.csv").read_text() == "sample,fasta\nS1,https://example.org/reads.fa\n"
+    assert (tmp_path / "out.csv").read_text() == "sample,reads,mate\nS1,https://example.org/reads.fa,\n"
 
 
 def test_cli_reads_the_staged_samplesheet(tmp_path: Path) -> None:
     params = {**good_params(), "input": "gs://bucket/samples.csv"}
     code, output = run_check(tmp_path, params, sheet="sample,fasta\nA,a.fa\nB,gs://bucket/b.fa\n")
     assert code == 0, output
-    assert (tmp_path / "out.csv").read_text() == "sample,fasta\nA,a.fa\nB,gs://bucket/b.fa\n"
+    assert (tmp_path / "out.csv").read_text() == "sample,reads,mate\nA,a.fa,\nB,gs://bucket/b.fa,\n"
 
 
 def test_cli_lists_the_pipelines_file_problems_and_writes_nothing(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ process CLASSIFY {
 
     output:
     tuple val(meta), path('classified/scores.tsv'), emit: scores
+    tuple val(meta), path('classified/classify.json'), emit: info
     path 'versions.yml',                            emit: versions
 
     script:
@@ -30,7 +31,7 @@ process CLASSIFY {
     stub:
     """
     mkdir -p classified
-    touch classified/scores.tsv
+    touch classified/scores.tsv classified/classify.json
     touch versions.yml
     """
 }

@@ -3,7 +3,8 @@ process SHARD {
     label 'process_single'
 
     input:
-    tuple val(meta), path(reads)
+    // one reads file, or the two mate files of paired reads (R1 first); numbered folders keep alike names apart
+    tuple val(meta), path(reads, stageAs: 'input?/*')
 
     output:
     tuple val(meta), path('shards/*.fa'), emit: shards

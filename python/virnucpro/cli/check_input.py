@@ -51,7 +51,7 @@ from virnucpro.cli.threads_option import threads_option
     "output_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the checked samples here as CSV: sample,fasta (FASTA paths as given).",
+    help="Write the checked samples here as CSV: sample,reads,mate (paths as given; mate empty if unpaired).",
 )
 def command(
     params_path: Path,

@@ -32,7 +32,7 @@ workflow PIPELINE_INITIALISATION {
     }
 
     //
-    // MODULE: validate params and the samplesheet before any work; emits `sample,fasta` rows
+    // MODULE: validate params and the samplesheet before any work; emits `sample,reads,mate` rows
     //
     CHECK_INPUT(
         channel.of(params_json).collectFile(name: 'params.json'),
@@ -45,13 +45,13 @@ workflow PIPELINE_INITIALISATION {
         .splitCsv(header: true, strip: true)
         .toList()
         .flatMap { rows ->
-            // every FASTA that does not exist is named at once (raised here: from inside a function
+            // every reads file that does not exist is named at once (raised here: from inside a function
             // called by an operator, Nextflow would hide the message)
-            def missing = missingFastas(rows)
+            def missing = missingReads(rows)
             if (missing) {
                 error("--input ${input}:\n  " + missing.join('\n  '))
             }
-            rows.collect { row -> [[id: row.sample, sample: row.sample], file(row.fasta)] }
+            rows.collect { row -> sampleItem(row) }
         }
 
     //
@@ -74,7 +74,7 @@ workflow PIPELINE_INITIALISATION {
 
     // (emits are plain names: Nextflow 25.04's strict parser loses `name = expression` emits)
     emit:
-    samples         // channel: [ meta, reads.fa ] per sample
+    samples         // channel: [ meta, [ reads ] or [ R1, R2 ] ] per sample; meta.input: the file(s) as given
     dnabert_model   // value: [ hub name, [] ] or [ '', path ]
     esm_model       // value: [ hub name, [] ] or [ '', path ]
     classifier      // value: path
@@ -151,12 +151,25 @@ def modelInput(value) {
     return isModelPath(value) ? ['', file(value, checkIfExists: true)] : [value, []]
 }
 
-// One line per samplesheet row whose FASTA does not exist. Relative paths are relative to the launch
-// directory.
-def missingFastas(rows) {
-    return rows
-        .findAll { row -> !file(row.fasta).exists() }
-        .collect { row -> "sample ${row.sample}: fasta = '${row.fasta}': no such file (looked at ${file(row.fasta).toUriString()})".toString() }
+// One line per reads file of the checked samplesheet that does not exist. Relative paths are relative to
+// the launch directory.
+def missingReads(rows) {
+    return rows.collectMany { row ->
+        sampleFiles(row)
+            .findAll { value -> !file(value).exists() }
+            .collect { value -> "sample ${row.sample}: '${value}': no such file (looked at ${file(value).toUriString()})".toString() }
+    }
+}
+
+// The reads file of a checked samplesheet row, or both mate files (R1 first), as given.
+def sampleFiles(row) {
+    return row.mate ? [row.reads, row.mate] : [row.reads]
+}
+
+// [meta, files] of one checked samplesheet row; meta.input keeps the file(s) as given, for the report.
+def sampleItem(row) {
+    def given = sampleFiles(row)
+    return [[id: row.sample, sample: row.sample, input: given.join(',')], given.collect { value -> file(value) }]
 }
 
 // The root of the embedders' checkpoints as tasks see it: --checkpoint_dir, else `virnucpro-checkpoints`

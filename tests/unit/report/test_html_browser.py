@@ -278,7 +278,7 @@ def test_a_predict_report_names_its_models_fingerprints_and_input(tmp_path):
         metadata = read_embeddings(tmp_path / "out" / "intermediates" / f"{name}.safetensors").metadata
         assert f"{kind} {metadata['model_id']} {metadata['model_fingerprint']} float32" in text
         assert f"cpu {metadata['torch_version']}" in text
-    assert f"input {reads.resolve()}" in text and "made by virnucpro predict" in text
+    assert f"input {reads.resolve()}" in text and "made_by virnucpro predict" in text
     assert "chunk_length 300" in text and "device cpu" in text and "Provenance: []" not in text
 
 
