@@ -249,13 +249,12 @@ def test_the_page_says_what_produced_it(tmp_path, contig_page):
     assert "torch 2.15.0" in text and "virnucpro " in text
 
 
-def test_a_predict_report_names_its_models_fingerprints_and_input(tmp_path):
+def test_a_predict_report_names_its_models_fingerprints_and_input(tmp_path, tiny_models):
     """The whole chain on two demo reads: the rendered page carries what the embed stage recorded."""
     from virnucpro.io.embeddings import read_embeddings
-    from virnucpro.models.tiny_checkpoints import write_test_models
     from virnucpro.predict import PredictSettings, predict_file
 
-    models = write_test_models(tmp_path / "models", seed=0)
+    models = tiny_models
     demo = Path(__file__).resolve().parents[3] / "assets" / "demo" / "reads.fa"
     reads = tmp_path / "two.fq"
     records = demo.read_text().split(">")[1:3]
