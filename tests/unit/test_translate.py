@@ -272,24 +272,6 @@ def test_fastq_and_paired_fastq_are_translated_like_fasta(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        (b"@a\nACGT\n+\nIII\n", "line 4: record 'a' has 4 bases but 3 quality values"),
-        (b"@a\nACGT\n+\nIIII\n@b\nAC", "line 5: record 'b' is truncated"),
-        (b"@a\nACGT\n+\nIIII\n@b\nANGTX\n+\nIIIII\n", "line 6, column 5: record 'b' contains 'X'"),
-        (b"\xef\xbb\xbf>a\nACGT\n", "starts with a UTF-8 byte-order mark"),
-    ],
-)
-def test_bad_fastq_exits_2_naming_file_line_and_record(tmp_path, capsys, content, expected):
-    path = tmp_path / "bad.fq"
-    path.write_bytes(content)
-    code, err = cli_exit(["translate", str(path), "--chunk-length", "300", "--outdir", str(tmp_path / "o")], capsys)
-    assert (code, err.startswith(f"virnucpro: error: {path}")) == (2, True)
-    assert expected in err
-    assert not (tmp_path / "o" / "protein.faa").exists()
-
-
 def test_ambiguous_option_reaches_the_output(tmp_path):
     drop = run_translate(tmp_path / "drop", ">r\nATGNNNGCC\n", 300)
     x = run_translate(tmp_path / "x", ">r\nATGNNNGCC\n", 300, "--ambiguous", "x")
@@ -309,6 +291,10 @@ def test_ambiguous_option_reaches_the_output(tmp_path):
         (b">a\nACGT\nAC-T\n", "line 3, column 3: record 'a' contains '-'"),
         (b">p1\nMKVLEPQWT\n", "looks like a protein FASTA"),
         (b">a\nACGT\n>b\nGG\n>a\nTT\n", "line 5: duplicate record ID 'a' (first seen at line 1)"),
+        (b"@a\nACGT\n+\nIII\n", "line 4: record 'a' has 4 bases but 3 quality values"),
+        (b"@a\nACGT\n+\nIIII\n@b\nAC", "line 5: record 'b' is truncated"),
+        (b"@a\nACGT\n+\nIIII\n@b\nANGTX\n+\nIIIII\n", "line 6, column 5: record 'b' contains 'X'"),
+        (b"\xef\xbb\xbf>a\nACGT\n", "starts with a UTF-8 byte-order mark"),
     ],
 )
 def test_bad_input_exits_2_naming_file_line_and_record(tmp_path, capsys, content, expected):

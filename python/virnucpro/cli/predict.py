@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from virnucpro.cli.report import region_options
 from virnucpro.cli.threads_option import threads_option
 from virnucpro.predict import PredictSettings
 from virnucpro.translate import AMBIGUOUS_MODES
@@ -40,20 +41,7 @@ _DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSe
     help="Codons with letters other than ACGT: drop (published) or translate to X.",
 )
 @click.option("--keep-intermediates", is_flag=True, help="Keep frames, embeddings and scores in OUTDIR/intermediates.")
-@click.option(
-    "--region-max-gap",
-    type=click.IntRange(min=0),
-    default=_DEFAULTS["region_max_gap"],
-    show_default=True,
-    help="Merge runs of viral chunks separated by at most this many non-viral chunks into one region.",
-)
-@click.option(
-    "--region-min-length",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS["region_min_length"],
-    show_default=True,
-    help="Leave out viral regions shorter than this many bases.",
-)
+@region_options
 def command(reads: Path, mate: Path | None, outdir: Path, **options) -> None:
     """Find viral sequences in READS and write the report files into OUTDIR.
 

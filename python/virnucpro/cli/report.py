@@ -3,6 +3,7 @@ report.html."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,6 +22,24 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", ctx=ctx, param=param)
         pairs[key] = text
     return pairs
+
+
+def region_options(command: Callable) -> Callable:
+    """The two options that shape contigs' viral regions (shared by `report` and `predict`)."""
+    command = click.option(
+        "--region-min-length",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MIN_LENGTH,
+        show_default=True,
+        help="Leave out viral regions of contigs shorter than this many bases.",
+    )(command)
+    return click.option(
+        "--region-max-gap",
+        type=click.IntRange(min=0),
+        default=DEFAULT_MAX_GAP,
+        show_default=True,
+        help="Merge runs of viral chunks separated by at most this many non-viral chunks into one region.",
+    )(command)
 
 
 @click.command("report")
@@ -47,20 +66,7 @@ def _pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
     help="The translate stage's chunk length, checked against the chunks tables and recorded [default: read "
     "from them].",
 )
-@click.option(
-    "--region-max-gap",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_GAP,
-    show_default=True,
-    help="Merge runs of viral chunks separated by at most this many non-viral chunks into one region.",
-)
-@click.option(
-    "--region-min-length",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MIN_LENGTH,
-    show_default=True,
-    help="Leave out viral regions shorter than this many bases.",
-)
+@region_options
 @click.option(
     "--classify-info",
     "provenance",

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from virnucpro.config import get_env_config
+from virnucpro.errors import InputError
 from virnucpro.io.chunks import read_chunks
 from virnucpro.io.scores import read_classify_info, read_scores
 from virnucpro.logging_setup import get_logger
@@ -98,8 +99,11 @@ def write_report(
         "chunk_length": chunk_length_of(reads, chunk_length),
         "region_max_gap": regions.max_gap,
         "region_min_length": regions.min_length,
-        **(settings or {}),
     }
+    clashing = sorted(set(recorded) & set(settings or {}))
+    if clashing:
+        raise InputError(f"setting {', '.join(clashing)} is recorded from the report's own options; give it there")
+    recorded.update(settings or {})
     summary = build_summary(
         calls,
         scores,

@@ -210,3 +210,9 @@ def test_bad_region_settings_are_input_errors(tmp_path):
         write_report([scores], [chunks], tmp_path / "o", regions=RegionSettings(max_gap=-1))
     with pytest.raises(InputError, match="--region-min-length 0"):
         write_report([scores], [chunks], tmp_path / "o", regions=RegionSettings(min_length=0))
+
+
+def test_a_setting_cannot_overwrite_what_the_report_records_itself(tmp_path):
+    scores, chunks = write_inputs(tmp_path, {"c": (2000, viral(1))})
+    with pytest.raises(InputError, match="setting threshold is recorded from the report's own options"):
+        write_report([scores], [chunks], tmp_path / "o", settings={"threshold": "0.9", "ambiguous": "x"})
