@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -14,16 +15,32 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DEMO_READS = REPO / "assets" / "demo" / "reads.fa"
 SETUP = REPO / "tools" / "nextflow" / "setup.sh"
-# what the report writes per sample
-REPORT_FILES = (
+# the report files whose bytes depend only on the reads and settings (summary.json and report.html also
+# record when and where a run was made: compare them with `comparable_summary`)
+RESULT_FILES = (
     "prediction_results.txt",
     "prediction_results_highestscore.csv",
     "reads.tsv",
     "contigs.tsv",
     "regions.bed",
-    "summary.json",
-    "report.html",
 )
+# what the report writes per sample
+REPORT_FILES = (*RESULT_FILES, "summary.json", "report.html")
+
+
+def comparable_summary(path: Path) -> dict:
+    """A summary.json without what differs between two runs of the same work in two places: the creation time
+    and the paths the models were given as (the test models live in each run's work directory)."""
+    summary = json.loads(path.read_text())
+    for field in ("created", "provenance"):
+        summary.pop(field)
+    for entries in summary["models"].values():
+        for entry in entries:
+            entry.pop("model_id", None)
+            entry.pop("path", None)
+    return summary
+
+
 RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
 # checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
 EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
@@ -154,10 +171,13 @@ def resumed_count(task_dir: Path) -> int:
 
 
 def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = "demo") -> None:
-    """Every report file of `sample` has the same bytes in both runs."""
-    for name in REPORT_FILES:
+    """Every result file of `sample` has the same bytes in both runs, and the summaries agree on all but
+    when and where each run was made (`comparable_summary`)."""
+    for name in RESULT_FILES:
         ours, theirs = run.outdir / sample / name, reference.outdir / sample / name
         assert ours.read_bytes() == theirs.read_bytes(), (sample, name)
+    summaries = [comparable_summary(r.outdir / sample / "summary.json") for r in (run, reference)]
+    assert summaries[0] == summaries[1], sample
 
 
 def signal_task_processes(

@@ -1,5 +1,5 @@
 """Kill an embedding task mid-run: -resume (new run) and retries (same run, in a new scratch directory)
-continue from the runner's checkpoints, lose no finished work and give the same bytes as an uninterrupted
+continue from the runner's checkpoints, lose no finished work and give the same results as an uninterrupted
 run. The checkpoints live in the work directory (work/virnucpro-checkpoints), outside every task's own."""
 
 from __future__ import annotations

@@ -130,6 +130,14 @@ def test_demo_run_equals_virnucpro_predict(demo_run: NextflowRun, tmp_path: Path
     predict_summary = json.loads((tmp_path / "predict" / "summary.json").read_text())
     assert pipeline_summary["counts"] == predict_summary["counts"]
     assert pipeline_summary["histograms"] == predict_summary["histograms"]
+    assert pipeline_summary["contigs"] == predict_summary["contigs"]
+    # predict records the device and batch budget it was given on top of the settings both share
+    assert predict_summary["settings"] == {**pipeline_summary["settings"], "device": "cpu", "token_budget": 512}
+    fingerprints = [
+        [model["model_fingerprint"] for kind in ("dnabert-s", "esm2") for model in summary["models"][kind]]
+        for summary in (pipeline_summary, predict_summary)
+    ]
+    assert fingerprints[0] == fingerprints[1]  # the same seeded test models, made by each driver
 
 
 # The demo's five long contigs (assets/demo/make_demo_reads.py): planted coding islands in host sequence with
