@@ -29,10 +29,11 @@ REPORT_FILES = (*RESULT_FILES, "summary.json", "report.html")
 
 
 def comparable_summary(path: Path) -> dict:
-    """A summary.json without what differs between two runs of the same work in two places: the creation time
-    and the paths the models were given as (the test models live in each run's work directory)."""
+    """A summary.json without what differs between two runs of the same work made at other times, in other
+    places or under other profiles: the creation time, the run record (profile, versions) and the paths the
+    models were given as (the test models live in each run's work directory)."""
     summary = json.loads(path.read_text())
-    for field in ("created", "provenance"):
+    for field in ("created", "run", "provenance"):
         summary.pop(field)
     for entries in summary["models"].values():
         for entry in entries:
@@ -45,7 +46,7 @@ RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
 # checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
 EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
 
-# every process of a test-profile run, with its number of tasks (one sample, one shard of the 40 reads)
+# every process of a test-profile run, with its number of tasks (one sample, one shard of the 45 reads)
 TEST_PROFILE_TASKS = {
     "CHECK_INPUT": 1,
     "MAKE_TEST_MODELS": 1,
@@ -121,7 +122,7 @@ def fasta_ids(path: Path) -> list[str]:
 
 
 def split_demo_reads(directory: Path) -> dict[str, list[str]]:
-    """Write the demo reads as two FASTA files (first 25 reads, the other 15); sample -> its read IDs."""
+    """Write the demo reads as two FASTA files (first 25 reads, the other 20); sample -> its read IDs."""
     records = DEMO_READS.read_text().split(">")[1:]
     parts = {"alpha": records[:25], "beta": records[25:]}
     for sample, part in parts.items():

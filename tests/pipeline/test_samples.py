@@ -31,7 +31,7 @@ def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path,
         *("--classifier", str(models / "classifier.pth"), "-c", "small.config"),
     )
     assert run.returncode == 0, run.output
-    # ceil(25 / 10) = 3 shards for alpha, ceil(15 / 10) = 2 for beta
+    # ceil(25 / 10) = 3 shards for alpha, ceil(20 / 10) = 2 for beta
     counts = {process: len(tasks) for process, tasks in statuses(run).items()}
     assert counts == {
         "CHECK_INPUT": 1,

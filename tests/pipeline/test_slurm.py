@@ -241,7 +241,7 @@ def test_two_samples_run_their_shards_as_concurrent_jobs(
     # one CPU per task, so that a two-CPU node has room for two jobs at once
     (tmp_path / "one_cpu.config").write_text("process.resourceLimits = [cpus: 1, memory: 6.GB, time: 1.h]\n")
     (tmp_path / "poll.config").write_text(FAST_POLL)
-    # ceil(25 / 13) = 2 shards for alpha, ceil(15 / 13) = 2 for beta
+    # ceil(25 / 13) = 2 shards for alpha, ceil(20 / 13) = 2 for beta
     args = ("--input", str(tmp_path / "samples.csv"), "--shard_size", "13", "-c", str(tmp_path / "one_cpu.config"))
     local = run_pipeline(nextflow_bin, nxf_home, tmp_path / "local", "-profile", "test", *args)
     assert local.returncode == 0, local.output
