@@ -20,7 +20,7 @@ COPY bin/ bin/
 # The install step of the README (`pip install ./python`), with the versions the tests run with pinned.
 RUN python -m pip install --no-cache-dir ./python \
         torch==2.15.0 numpy==2.4.6 click==8.5.1 safetensors==0.8.0 tokenizers==0.23.3 rich==15.0.0 \
-        jsonschema==4.26.0 dnaio==1.2.4 xopen==2.1.0 isal==1.9.1 fair-esm==2.0.0 \
+        jsonschema==4.26.0 dnaio==1.2.4 xopen==2.1.0 isal==1.9.1 fair-esm==2.0.0 multiqc==1.35 \
     && virnucpro --version
 
 ENV PATH=/opt/virnucpro/bin:$PATH

@@ -54,6 +54,7 @@ def test_the_versioned_container_and_the_conda_environment_are_set_once_for_ever
         "classify",
         "embed",
         "make_test_models",
+        "multiqc",
         "report",
         "shard",
         "translate",

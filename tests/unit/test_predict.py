@@ -111,6 +111,7 @@ def test_without_keep_intermediates_nothing_else_is_left(tiny_models, reads, kep
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "contigs.tsv",
+        "multiqc",
         "prediction_results.txt",
         "prediction_results_highestscore.csv",
         "reads.tsv",

@@ -1,5 +1,5 @@
-"""The report stage: the original tool's two files, per-read and per-contig tables, viral regions, a summary
-and an HTML page.
+"""The report stage: the original tool's two files, per-read and per-contig tables, viral regions, a summary,
+an HTML page and MultiQC custom content.
 
 `write_report` is the one entry point; the CLI and `predict` both call it.
 """
@@ -24,6 +24,7 @@ from virnucpro.report.contigs import (
     regions_text,
 )
 from virnucpro.report.html import HTML_NAME, render_html
+from virnucpro.report.multiqc import MULTIQC_DIR, multiqc_files
 from virnucpro.report.provenance import chunk_length_of, created_at
 from virnucpro.report.reads import (
     DEFAULT_THRESHOLD,
@@ -122,6 +123,7 @@ def write_report(
         REGIONS_NAME: regions_text(contigs),
         SUMMARY_NAME: json.dumps(summary, indent=2) + "\n",
         HTML_NAME: render_html(summary, contigs),
+        **{f"{MULTIQC_DIR}/{name}": text for name, text in multiqc_files(summary).items()},
     }
     _write_files(Path(outdir), files)
     log.info("%d reads, %d contigs, %d frames -> %s", len(calls), len(contigs), len(scores), outdir)
@@ -130,6 +132,6 @@ def write_report(
 
 def _write_files(outdir: Path, files: dict[str, str]) -> None:
     """Write every report file; the one place they are written, so one mechanism can cover them all."""
-    outdir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        (outdir / name).parent.mkdir(parents=True, exist_ok=True)
         (outdir / name).write_text(text, encoding="utf-8", newline="\n")
