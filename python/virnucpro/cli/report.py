@@ -88,6 +88,14 @@ def region_options(command: Callable) -> Callable:
     callback=_pairs,
     help="KEY=VALUE: how the run was made, recorded as given, e.g. input=reads.fq.gz (repeatable).",
 )
+@click.option(
+    "--run-info-file",
+    "run_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='A JSON object of further run entries, e.g. {"input": "reads.fq.gz"} (repeatable): the pipeline stages '
+    "the input as given in a file, so that no command line names a host path.",
+)
 def command(
     scores: tuple[Path, ...],
     chunks: tuple[Path, ...],
@@ -95,11 +103,17 @@ def command(
     provenance: tuple[Path, ...],
     region_max_gap: int,
     region_min_length: int,
+    run: dict[str, str],
+    run_files: tuple[Path, ...],
     **options,
 ) -> None:
     """Write the report from per-frame scores and the chunks tables; give shards in shard order."""
     from virnucpro.report import write_report
     from virnucpro.report.contigs import RegionSettings
+    from virnucpro.report.provenance import merge_run_info
 
     regions = RegionSettings(max_gap=region_max_gap, min_length=region_min_length)
-    write_report(list(scores), list(chunks), outdir, regions=regions, provenance_paths=list(provenance), **options)
+    run = merge_run_info(run_files, run)
+    write_report(
+        list(scores), list(chunks), outdir, regions=regions, provenance_paths=list(provenance), run=run, **options
+    )

@@ -10,7 +10,9 @@ a reader sees exactly what made the numbers.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from virnucpro.errors import InputError
 from virnucpro.io.chunks import Chunk
@@ -97,3 +99,31 @@ def created_at(epoch: int | None) -> str:
     utc = datetime.timezone.utc
     when = datetime.datetime.now(utc) if epoch is None else datetime.datetime.fromtimestamp(epoch, utc)
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def merge_run_info(paths: Sequence[Path], given: Mapping[str, str]) -> dict[str, str]:
+    """The run record from JSON files of `{"key": "text"}` entries, then the `given` ones; a key once only.
+
+    Raises:
+        InputError: a file that is not a JSON object of texts, or a key given twice.
+    """
+    run: dict[str, str] = {}
+    sources = [(str(path), _read_run_file(path)) for path in paths] + [("--run-info", dict(given))]
+    for source, entries in sources:
+        for key, value in entries.items():
+            if key in run:
+                raise InputError(f"{source}: run entry {key!r} is given twice")
+            run[key] = value
+    return run
+
+
+def _read_run_file(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON: line {error.lineno}: {error.msg}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise InputError(f'{path}: expected a JSON object of texts, such as {{"input": "reads.fq.gz"}}')
+    return data

@@ -9,6 +9,8 @@ start at 0, 285, 570, 855, 1140, 1425, 1710 and the last one, [1710, 2000), is 2
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,39 @@ def test_a_setting_cannot_overwrite_what_the_report_records_itself(tmp_path):
     scores, chunks = write_inputs(tmp_path, {"c": (2000, viral(1))})
     with pytest.raises(InputError, match="setting threshold is recorded from the report's own options"):
         write_report([scores], [chunks], tmp_path / "o", settings={"threshold": "0.9", "ambiguous": "x"})
+
+
+def run_report(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`virnucpro report` as a task runs it, over one constructed contig; its exit code and stderr."""
+    scores, chunks = write_inputs(tmp_path, {"c": (2000, viral(1))})
+    command = [sys.executable, "-m", "virnucpro", "report", "--scores", str(scores), "--chunks", str(chunks)]
+    command += ["--outdir", str(tmp_path / "out"), *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_run_entries_come_from_files_and_options_once_each(tmp_path):
+    """The pipeline stages the input as given in a file (no host path on a command line)."""
+    (tmp_path / "input.json").write_text(json.dumps({"input": "/data/s1_R1.fq.gz,/data/s1_R2.fq.gz"}))
+    result = run_report(tmp_path, "--run-info-file", str(tmp_path / "input.json"), "--run-info", "profile=test")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["run"] == {"input": "/data/s1_R1.fq.gz,/data/s1_R2.fq.gz", "profile": "test"}
+    result = run_report(tmp_path, "--run-info-file", str(tmp_path / "input.json"), "--run-info", "input=x.fa")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("--run-info: run entry 'input' is given twice")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON: line 1"),
+        ('["input", "x.fa"]', 'expected a JSON object of texts, such as {"input": "reads.fq.gz"}'),
+        ('{"input": 3}', "expected a JSON object of texts"),
+    ],
+)
+def test_a_bad_run_file_is_named(tmp_path, content, message):
+    (tmp_path / "run.json").write_text(content)
+    result = run_report(tmp_path, "--run-info-file", str(tmp_path / "run.json"))
+    assert result.returncode == 2
+    assert f"{tmp_path / 'run.json'}: {message}" in result.stderr
+    assert not (tmp_path / "out").exists()
