@@ -38,7 +38,7 @@ workflow {
         checkpoint_root = checkpointRoot(params.checkpoint_dir, workflow.workDir, workflow.fusion.enabled)
 
         //
-        // WORKFLOW: shard, translate, embed, classify, report
+        // WORKFLOW: shard, translate, embed, classify, report, MultiQC
         //
         VIRNUCPRO(
             PIPELINE_INITIALISATION.out.samples,
@@ -46,6 +46,8 @@ workflow {
             PIPELINE_INITIALISATION.out.esm_model,
             PIPELINE_INITIALISATION.out.classifier,
             checkpoint_root,
+            params.skip_multiqc,
+            file("${projectDir}/assets/multiqc_config.yml", checkIfExists: true),
         )
 
         //
@@ -55,7 +57,25 @@ workflow {
             PIPELINE_INITIALISATION.out.versions.mix(VIRNUCPRO.out.versions),
             params.outdir,
         )
+
+        // where to look once the run has succeeded
+        def outdir = params.outdir
+        def skip_multiqc = params.skip_multiqc
+        def run = workflow
+        workflow.onComplete {
+            if (run.success) {
+                log.info(resultsText(outdir, skip_multiqc))
+            }
+        }
     }
+}
+
+def resultsText(outdir, skip_multiqc) {
+    def multiqc = skip_multiqc ? '' : "\n      ${outdir}/multiqc/multiqc_report.html   every sample in one MultiQC report"
+    return """\
+    Results in ${outdir}:
+      ${outdir}/<sample>/reads.tsv, contigs.tsv, regions.bed, summary.json, report.html${multiqc}
+    """.stripIndent()
 }
 
 def helpText(defaults) {
@@ -81,6 +101,7 @@ def helpText(defaults) {
       --max_gpus        at most this many GPUs at once for the whole run [${defaults.max_gpus}]
       --max_cpus, --max_memory, --max_time   the most one task may ask for [this machine, ${defaults.max_time}]
       --checkpoint_dir  resumable embedding pieces [virnucpro-checkpoints in the work directory]
+      --skip_multiqc    no MultiQC report over all samples (<outdir>/multiqc) [${defaults.skip_multiqc}]
     Profiles: test, gpu, docker, singularity, apptainer, conda, slurm
     """.stripIndent()
 }

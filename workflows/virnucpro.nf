@@ -1,6 +1,7 @@
 /*
  * The VirNucPro method over shards: reads -> shards -> frames -> two embeddings -> scores -> one report
- * per sample. Each step is one `virnucpro <stage>` call; the logic lives in the Python package.
+ * per sample -> one MultiQC report over all samples. Each step is one `virnucpro <stage>` call (or
+ * `multiqc`); the logic lives in the Python package.
  */
 
 include { SHARD         } from '../modules/local/shard'
@@ -9,6 +10,7 @@ include { EMBED as EMBED_DNABERT } from '../modules/local/embed'
 include { EMBED as EMBED_ESM     } from '../modules/local/embed'
 include { CLASSIFY      } from '../modules/local/classify'
 include { REPORT        } from '../modules/local/report'
+include { MULTIQC       } from '../modules/local/multiqc'
 
 workflow VIRNUCPRO {
 
@@ -19,6 +21,8 @@ workflow VIRNUCPRO {
     esm_model       // value: [ hub name, [] ] or [ '', ESM-2 .pt file ]
     classifier      // value: classifier file
     checkpoint_root // string: the embedders' checkpoint root as tasks see it ('' for none)
+    skip_multiqc    // boolean: no MultiQC report
+    multiqc_config  // path: assets/multiqc_config.yml
 
     main:
     ch_versions = channel.empty()
@@ -63,15 +67,43 @@ workflow VIRNUCPRO {
     ch_report_input = CLASSIFY.out.scores
         .join(CLASSIFY.out.info, failOnMismatch: true)
         .join(TRANSLATE.out.chunks, failOnMismatch: true)
-        .map { meta, scores, info, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks, info, meta.input] }
+        .map { meta, scores, info, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks, info] }
         .groupTuple()
-        .map { sample, shards, scores, chunks, infos, inputs -> inShardOrder(sample.toString(), inputs[0], shards, scores, chunks, infos) }
-    REPORT(ch_report_input)
+        .map { sample, shards, scores, chunks, infos -> inShardOrder(sample.toString(), shards, scores, chunks, infos) }
+    // what each report records about its input, the sample's file(s) as given: a staged file, since a path
+    // the user gave must not appear in a task script
+    ch_input_info = ch_samples
+        .collectFile { meta, _files -> ["${meta.sample}.input.json", groovy.json.JsonOutput.toJson([input: meta.input])] }
+        .map { info -> [info.name.replace('.input.json', ''), info] }
+    REPORT(
+        ch_report_input
+            .map { meta, scores, chunks, infos -> [meta.sample, meta, scores, chunks, infos] }
+            .join(ch_input_info, failOnMismatch: true)
+            .map { _sample, meta, scores, chunks, infos, input_info -> [meta, scores, chunks, infos, input_info] }
+    )
+    ch_versions = ch_versions.mix(REPORT.out.versions)
+
+    //
+    // MODULE: one MultiQC report over every sample's custom content, with the versions of every tool
+    //
+    multiqc_report = channel.empty()
+    if (!skip_multiqc) {
+        ch_software_versions = ch_versions
+            .map { versions_file -> versions_file.text }
+            .unique()
+            .collectFile(name: 'virnucpro_software_mqc_versions.yml', sort: true, newLine: false)
+        MULTIQC(
+            REPORT.out.multiqc.map { _meta, files -> files }.mix(ch_software_versions).collect(),
+            multiqc_config,
+        )
+        multiqc_report = MULTIQC.out.report
+        ch_versions = ch_versions.mix(MULTIQC.out.versions)
+    }
     reads = REPORT.out.reads
     contigs = REPORT.out.contigs
     regions = REPORT.out.regions
     summary = REPORT.out.summary
-    versions = ch_versions.mix(REPORT.out.versions)
+    versions = ch_versions
 
     // (emits are plain names: Nextflow 25.04's strict parser loses `name = expression` emits)
     emit:
@@ -79,6 +111,7 @@ workflow VIRNUCPRO {
     contigs     // channel: [ meta, contigs.tsv ] per sample
     regions     // channel: [ meta, regions.bed ] per sample
     summary     // channel: [ meta, summary.json ] per sample
+    multiqc_report // channel: multiqc_report.html (none with skip_multiqc)
     versions    // channel: versions.yml of every task
 }
 
@@ -101,8 +134,8 @@ def checkpointDir(root, meta, kind) {
 }
 
 // [meta, scores files, chunks files, classify records] of one sample with the lists in shard order.
-def inShardOrder(sample, input, shards, scores, chunks, infos) {
+def inShardOrder(sample, shards, scores, chunks, infos) {
     def rows = [shards, scores, chunks, infos].transpose().sort { row -> row[0] }
-    def meta = [id: sample, sample: sample, input: input]
+    def meta = [id: sample, sample: sample]
     return [meta, rows.collect { row -> row[1] }, rows.collect { row -> row[2] }, rows.collect { row -> row[3] }]
 }

@@ -42,6 +42,26 @@ def comparable_summary(path: Path) -> dict:
     return summary
 
 
+# MultiQC's data tables of the virnucpro sections (multiqc/multiqc_data/<name>.txt): one row per sample
+MULTIQC_TABLES = (
+    "multiqc_virnucpro_reads_plot",
+    "multiqc_virnucpro_scores_plot",
+    "multiqc_virnucpro_contigs_table",
+    "multiqc_general_stats",
+)
+
+
+def multiqc_tables(outdir: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """The run's MultiQC data tables: table name -> sample -> column -> text (general statistics columns
+    without the namespace MultiQC puts before them, `custom_content_virnucpro-reads` -> `reads`)."""
+    tables = {}
+    for name in MULTIQC_TABLES:
+        with open(outdir / "multiqc" / "multiqc_data" / f"{name}.txt", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        tables[name] = {row.pop("Sample"): {k.rsplit("-", 1)[-1]: v for k, v in row.items()} for row in rows}
+    return tables
+
+
 RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
 # checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
 EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
@@ -56,6 +76,7 @@ TEST_PROFILE_TASKS = {
     "EMBED_ESM": 1,
     "CLASSIFY": 1,
     "REPORT": 1,
+    "MULTIQC": 1,
 }
 
 

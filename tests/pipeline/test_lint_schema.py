@@ -38,9 +38,13 @@ def test_nextflow_lint_finds_no_problem(nextflow_bin: str, nxf_home: Path, parse
     assert "error" not in output.replace("had no errors", "").lower(), output
 
 
-def test_stub_run_under_the_strict_parser_wires_two_samples(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("skip_multiqc", [False, True])
+def test_stub_run_under_the_strict_parser_wires_two_samples(
+    nextflow_bin: str, nxf_home: Path, tmp_path: Path, skip_multiqc: bool
+) -> None:
     """-stub runs parse, channels and config in seconds (no model is loaded). The default parser runs in
-    every other pipeline test; this one runs the strict parser (the default from Nextflow 26.04)."""
+    every other pipeline test; this one runs the strict parser (the default from Nextflow 26.04), with and
+    without the MultiQC step."""
     (tmp_path / "a.fa").write_text(">a1\nACGTACGTACGT\n")
     for mate in ("1", "2"):
         (tmp_path / f"b_R{mate}.fq").write_text(f"@b1/{mate}\nACGTACGTACGT\n+\nIIIIIIIIIIII\n")
@@ -49,11 +53,14 @@ def test_stub_run_under_the_strict_parser_wires_two_samples(nextflow_bin: str, n
     env["NXF_SYNTAX_PARSER"] = "v2"
     command = [nextflow_bin, "run", str(REPO), "-stub", "-ansi-log", "false", "--input", "samples.csv"]
     command += ["--outdir", "results", "-profile", "test"]  # test: small resource limits and tiny models
+    command += ["--skip_multiqc"] if skip_multiqc else []
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     for sample in ("alpha", "beta"):
-        for name in ("reads.tsv", "contigs.tsv", "regions.bed"):
+        for name in ("reads.tsv", "contigs.tsv", "regions.bed", "multiqc/virnucpro_reads_mqc.json"):
             assert (tmp_path / "results" / sample / name).exists()
+    assert (tmp_path / "results" / "multiqc" / "multiqc_report.html").exists() is not skip_multiqc
+    assert ("Submitted process > VIRNUCPRO:MULTIQC" in result.stdout) is not skip_multiqc
     # the rows as written: Nextflow resolves them (relative to the launch directory) and stages the files
     assert (tmp_path / "results" / "pipeline_info" / "samplesheet.valid.csv").read_text() == (
         "sample,reads,mate\nalpha,a.fa,\nbeta,b_R1.fq,b_R2.fq\n"

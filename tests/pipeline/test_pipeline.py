@@ -20,6 +20,7 @@ from tests.pipeline.helpers import (
     TEST_PROFILE_TASKS,
     NextflowRun,
     fasta_ids,
+    multiqc_tables,
     run_pipeline,
     statuses,
 )
@@ -29,7 +30,9 @@ pytestmark = pytest.mark.pipeline
 
 def test_demo_run_writes_every_report_file_and_nextflow_reports(demo_run: NextflowRun) -> None:
     sample_dir = demo_run.outdir / "demo"
-    assert sorted(path.name for path in sample_dir.iterdir()) == sorted(REPORT_FILES)
+    # the console says where to look, as `make demo` shows it
+    assert f"{demo_run.outdir.name}/multiqc/multiqc_report.html" in demo_run.output
+    assert sorted(path.name for path in sample_dir.iterdir()) == sorted([*REPORT_FILES, "multiqc"])
     info = demo_run.outdir / "pipeline_info"
     for pattern in ("execution_trace_*.txt", "execution_report_*.html", "execution_timeline_*.html"):
         assert len(list(info.glob(pattern))) == 1, pattern
@@ -62,7 +65,9 @@ def test_every_task_runs_with_the_cpus_it_was_given(demo_run: NextflowRun) -> No
     assert len(rows) == sum(TEST_PROFILE_TASKS.values())
     for row in rows:
         script = (Path(row["workdir"]) / ".command.sh").read_text()
-        assert re.findall(r"--threads (\d+)\b", script) == [row["cpus"]], (row["process"], script)
+        # multiqc has no thread option: its task caps the thread pool of its data frames instead
+        threads = r"POLARS_MAX_THREADS=(\d+)\b" if row["process"].endswith("MULTIQC") else r"--threads (\d+)\b"
+        assert re.findall(threads, script) == [row["cpus"]], (row["process"], script)
     assert {row["cpus"] for row in rows} == {"1"}  # the test profile's --max_cpus
 
 
@@ -194,6 +199,25 @@ def test_demo_report_says_what_produced_it(demo_run: NextflowRun) -> None:
     [classifier] = summary["models"]["classifier"]
     assert len(classifier["sha256"]) == 64
     assert len(summary["provenance"]) == 1 and summary["created"].endswith("Z")
+
+
+def test_demo_run_ends_with_a_multiqc_report_of_the_sample(demo_run: NextflowRun) -> None:
+    """MultiQC's data files hold the sample's numbers as its summary.json has them."""
+    assert (demo_run.outdir / "multiqc" / "multiqc_report.html").stat().st_size > 0
+    summary = json.loads((demo_run.outdir / "demo" / "summary.json").read_text())
+    tables = multiqc_tables(demo_run.outdir)
+    assert all(list(table) == ["demo"] for table in tables.values()), tables
+    counts = summary["counts"]
+    reads = {**counts["call"], **{status: counts["status"][status] for status in ("no_valid_frame", "too_short")}}
+    assert {k: int(v) for k, v in tables["multiqc_virnucpro_reads_plot"]["demo"].items()} == reads
+    assert sum(reads.values()) == len(fasta_ids(DEMO_READS)) == 45
+    contigs = {k: int(v) for k, v in tables["multiqc_virnucpro_contigs_table"]["demo"].items()}
+    regions = (demo_run.outdir / "demo" / "regions.bed").read_text().splitlines()
+    assert contigs["contigs"] == summary["contigs"]["contigs"] and contigs["regions"] == len(regions) > 0
+    histogram = summary["histograms"]["read_best_virus_score"]["counts"]
+    assert [int(v) for v in tables["multiqc_virnucpro_scores_plot"]["demo"].values()] == histogram
+    versions = (demo_run.outdir / "multiqc" / "multiqc_data" / "multiqc_software_versions.txt").read_text()
+    assert "virnucpro" in versions and "torch" in versions
 
 
 def test_resume_caches_every_task_and_keeps_outputs(

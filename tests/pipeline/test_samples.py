@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import DEMO_READS, NextflowRun, run_pipeline, split_demo_reads, statuses
+from tests.pipeline.helpers import (
+    DEMO_READS,
+    NextflowRun,
+    multiqc_tables,
+    run_pipeline,
+    split_demo_reads,
+    statuses,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -41,6 +48,7 @@ def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path,
         "EMBED_ESM": 5,
         "CLASSIFY": 5,
         "REPORT": 2,
+        "MULTIQC": 1,
     }
     for sample, read_ids in expected.items():
         rows = (run.outdir / sample / "reads.tsv").read_text().splitlines()[1:]
@@ -80,6 +88,12 @@ def test_fastq_and_paired_fastq_samples(nextflow_bin: str, nxf_home: Path, tmp_p
     assert [int(row.split("\t")[1]) for row in paired] == expected
     summary = json.loads((run.outdir / "paired" / "summary.json").read_text())
     assert summary["run"]["input"] == f"{tmp_path / 'p_R1.fq.gz'},{tmp_path / 'p_R2.fq'}"
+    # one MultiQC report over both samples: each in every table, with the reads of its own summary
+    tables = multiqc_tables(run.outdir)
+    assert all(sorted(table) == ["paired", "single"] for table in tables.values()), tables
+    for sample, reads in (("single", 4), ("paired", 6)):
+        outcomes = tables["multiqc_virnucpro_reads_plot"][sample]
+        assert sum(int(n) for n in outcomes.values()) == int(tables["multiqc_general_stats"][sample]["reads"]) == reads
 
 
 def failed_check(run: NextflowRun) -> str:

@@ -24,6 +24,7 @@ from tests.pipeline.helpers import (
     DEMO_READS,
     REPO,
     REPORT_FILES,
+    TEST_PROFILE_TASKS,
     NextflowRun,
     pipeline_env,
     run_pipeline,
@@ -101,7 +102,7 @@ def test_inputs_models_launch_and_work_in_four_places(
     assert "MAKE_TEST_MODELS" not in statuses(run)
     checkpoint_root = work_dir / "virnucpro-checkpoints"
     scripts = host_paths_in_scripts(work_dir)
-    assert len(scripts) == 7, scripts  # every task of the run
+    assert len(scripts) == sum(TEST_PROFILE_TASKS.values()) - 1, scripts  # every task of the run (models given)
     for task_dir, paths in scripts.items():
         outside = [path for path in paths if not Path(path).is_relative_to(checkpoint_root)]
         assert outside == [], (task_dir, (task_dir / ".command.sh").read_text())

@@ -14,6 +14,8 @@ process MULTIQC {
     script:
     def args = task.ext.args ?: ''
     """
+    # multiqc has no thread option: its data frames (polars) use at most the task's CPUs
+    export POLARS_MAX_THREADS=${task.cpus}
     multiqc --force --config ${multiqc_config} ${args} .
 
     cat <<-END_VERSIONS > versions.yml

@@ -4,7 +4,8 @@ process REPORT {
 
     input:
     // every shard of one sample, in shard order; staged into numbered folders because all are named alike
-    tuple val(meta), path(scores, stageAs: 'scores/????/*'), path(chunks, stageAs: 'chunks/????/*'), path(infos, stageAs: 'classify/????/*')
+    // input_info: {"input": the sample's file(s) as given}, recorded in the report
+    tuple val(meta), path(scores, stageAs: 'scores/????/*'), path(chunks, stageAs: 'chunks/????/*'), path(infos, stageAs: 'classify/????/*'), path(input_info)
 
     output:
     tuple val(meta), path("${meta.id}/prediction_results.txt"),              emit: predictions
@@ -14,6 +15,7 @@ process REPORT {
     tuple val(meta), path("${meta.id}/regions.bed"),                         emit: regions
     tuple val(meta), path("${meta.id}/summary.json"),                        emit: summary
     tuple val(meta), path("${meta.id}/report.html"),                         emit: html
+    tuple val(meta), path("${meta.id}/multiqc/*_mqc.json"),                  emit: multiqc
     path 'versions.yml',                                                 emit: versions
 
     script:
@@ -31,7 +33,7 @@ process REPORT {
         ${chunk_args} \\
         ${info_args} \\
         --sample ${meta.id} \\
-        --run-info 'input=${meta.input}' \\
+        --run-info-file ${input_info} \\
         --outdir ${meta.id} \\
         ${args}
 
@@ -47,6 +49,8 @@ process REPORT {
     touch ${meta.id}/prediction_results.txt ${meta.id}/prediction_results_highestscore.csv ${meta.id}/reads.tsv
     touch ${meta.id}/contigs.tsv ${meta.id}/regions.bed
     touch ${meta.id}/summary.json ${meta.id}/report.html
+    mkdir -p ${meta.id}/multiqc
+    touch ${meta.id}/multiqc/virnucpro_reads_mqc.json
     touch versions.yml
     """
 }

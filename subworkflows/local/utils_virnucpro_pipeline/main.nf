@@ -166,10 +166,11 @@ def sampleFiles(row) {
     return row.mate ? [row.reads, row.mate] : [row.reads]
 }
 
-// [meta, files] of one checked samplesheet row; meta.input keeps the file(s) as given, for the report.
+// [meta, files] of one checked samplesheet row; meta.input names the file(s) for the report: absolute
+// paths or URIs, comma-separated.
 def sampleItem(row) {
-    def given = sampleFiles(row)
-    return [[id: row.sample, sample: row.sample, input: given.join(',')], given.collect { value -> file(value) }]
+    def files = sampleFiles(row).collect { value -> file(value) }
+    return [[id: row.sample, sample: row.sample, input: files.collect { path -> path.toUriString() }.join(',')], files]
 }
 
 // The root of the embedders' checkpoints as tasks see it: --checkpoint_dir, else `virnucpro-checkpoints`
