@@ -3,7 +3,8 @@
 The staging run puts inputs, models, the launch directory and the work directory in four unrelated
 directories, serves the reads over HTTP (a remote URI, as s3:// or gs:// would be on a cloud) and names one
 model by a file:// URI. No task script may name an absolute path outside its own work directory other than
-the checkpoint root, and the outputs must equal the demo run's.
+the checkpoint root, and the outputs must equal the demo run's
+(summaries but for when and from which model paths they were made).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import pytest
 from tests.pipeline.helpers import (
     DEMO_READS,
     REPO,
-    REPORT_FILES,
     TEST_PROFILE_TASKS,
     NextflowRun,
+    assert_same_outputs,
     pipeline_env,
     run_pipeline,
     statuses,
@@ -109,8 +110,7 @@ def test_inputs_models_launch_and_work_in_four_places(
     # only the two embedding tasks name a path outside their directory: their checkpoint folders
     named = [Path(path) for paths in scripts.values() for path in paths]
     assert sorted(path.name for path in named) == ["dnabert-s", "esm2"]
-    for name in REPORT_FILES:
-        assert (run.outdir / "demo" / name).read_bytes() == (demo_run.outdir / "demo" / name).read_bytes(), name
+    assert_same_outputs(run, demo_run)
     assert (run.outdir / "pipeline_info" / "samplesheet.valid.csv").read_text() == (
         f"sample,reads,mate\ndemo,{base_url}/reads.fa,\n"
     )
@@ -159,8 +159,7 @@ def test_hub_names_resolve_from_the_tasks_local_caches(
     }
     assert "--model virnucpro/tiny-dnabert-s " in embed_scripts["EMBED_DNABERT"]
     assert "--model esm2_t2_1M_UR50D " in embed_scripts["EMBED_ESM"]
-    for name in REPORT_FILES:
-        assert (run.outdir / "demo" / name).read_bytes() == (demo_run.outdir / "demo" / name).read_bytes(), name
+    assert_same_outputs(run, demo_run)
 
 
 CHECKPOINT_ROOTS = """
