@@ -1,7 +1,9 @@
-"""Several samples and several shards per sample; bad params stop the run before any work."""
+"""Several samples and several shards per sample, FASTQ and paired samples; bad params stop the run before any
+work, and a reads file of another format stops it in the first task that reads it."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 import subprocess
@@ -124,3 +126,27 @@ def test_missing_fastas_of_a_samplesheet_are_all_named(nextflow_bin: str, nxf_ho
     assert "--input samples.csv:" in output
     assert f"sample beta: 'gone/b.fa': no such file (looked at {tmp_path / 'gone' / 'b.fa'})" in output
     assert "sample gamma: '/nowhere/c.fa.gz': no such file (looked at /nowhere/c.fa.gz)" in output
+
+
+def test_a_reads_file_of_another_format_stops_the_run_in_shard(
+    nextflow_bin: str, nxf_home: Path, tmp_path: Path
+) -> None:
+    """File contents are checked by SHARD, the first task that reads them (CHECK_INPUT sees no reads: they
+    may be remote): a bzip2 file named .fa stops the run there, exit status 2, the message naming it."""
+    (tmp_path / "reads.fa").write_bytes(bz2.compress(b">r1\nACGTACGTACGT\n"))
+    models = tmp_path / "models"
+    (models / "dnabert-s").mkdir(parents=True)
+    (models / "dnabert-s" / "config.json").write_text("{}")
+    for name in ("esm2_t2_test.pt", "classifier.pth"):
+        (models / name).write_bytes(b"")  # never loaded: the run stops before any model is
+    run = run_pipeline(
+        nextflow_bin,
+        nxf_home,
+        tmp_path,
+        *("--input", "reads.fa", "--dnabert_model", str(models / "dnabert-s")),
+        *("--esm_model", str(models / "esm2_t2_test.pt"), "--classifier", str(models / "classifier.pth")),
+    )
+    assert run.returncode != 0, run.output
+    assert statuses(run) == {"CHECK_INPUT": ["COMPLETED"], "SHARD": ["FAILED"]}
+    assert "Command exit status:\n  2" in run.output
+    assert "reads.fa: is bzip2-compressed; virnucpro reads FASTA or FASTQ" in run.output
