@@ -16,7 +16,7 @@ workflow VIRNUCPRO {
 
     take:
     ch_samples      // channel: [ meta, [ reads ] or [ R1, R2 ] ], one item per sample; meta.id = meta.sample = the sample,
-                    // meta.input = the reads file(s) as given (comma-separated)
+                    // meta.input = the reads file(s), absolute paths or URIs (comma-separated)
     dnabert_model   // value: [ hub name, [] ] or [ '', DNABERT-S directory ]
     esm_model       // value: [ hub name, [] ] or [ '', ESM-2 .pt file ]
     classifier      // value: classifier file
@@ -70,8 +70,8 @@ workflow VIRNUCPRO {
         .map { meta, scores, info, chunks -> [groupKey(meta.sample, meta.n_shards), meta.shard, scores, chunks, info] }
         .groupTuple()
         .map { sample, shards, scores, chunks, infos -> inShardOrder(sample.toString(), shards, scores, chunks, infos) }
-    // what each report records about its input, the sample's file(s) as given: a staged file, since a path
-    // the user gave must not appear in a task script
+    // what each report records about its input, the sample's file(s) as absolute paths or URIs: in a staged
+    // file, since a host path must not appear in a task script
     ch_input_info = ch_samples
         .collectFile { meta, _files -> ["${meta.sample}.input.json", groovy.json.JsonOutput.toJson([input: meta.input])] }
         .map { info -> [info.name.replace('.input.json', ''), info] }
