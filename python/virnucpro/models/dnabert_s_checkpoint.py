@@ -25,7 +25,8 @@ from virnucpro.models.hf_checkpoint import (
     read_config,
     resolve_model_dir,
 )
-from virnucpro.models.precision import choose_precision, place_network
+from virnucpro.models.precision import choose_precision
+from virnucpro.models.weights import place_state
 
 KIND_NAME = "DNABERT-S"
 
@@ -180,12 +181,12 @@ def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend:
             f"{files.tokenizer}: tokenizer has {tokenizer.vocab_size} tokens but {files.config} says "
             f"vocab_size {config.vocab_size}; they belong to different models"
         )
-    network = DnabertS(config)
+    with torch.device("meta"):
+        network = DnabertS(config)  # no random weights: each tensor is placed straight from the file
     state = check_state_dict(load_state_dict(files.weights, KIND_NAME), network.state_dict(), files.weights)
-    network.load_state_dict(state, strict=True)
     device = torch.device(device)
     dtype = choose_precision(device, env)
-    place_network(network, device, dtype)
+    place_state(network, state, device, dtype, mapped_file=files.weights)
     chosen = select_backend(device, env, backend, alibi=True, dtype=dtype)
     fingerprint = fingerprint_files([files.weights, files.tokenizer, files.config])
     return DnabertSEmbedder(network, tokenizer, model_id=model, fingerprint=fingerprint, backend=chosen)

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import pickle
 import re
+import zipfile
 from pathlib import Path
 
 import torch
@@ -20,7 +21,8 @@ from virnucpro.errors import InputError
 from virnucpro.models.attention import select_backend
 from virnucpro.models.esm2 import ESM2, ESM2Config, ESM2Embedder
 from virnucpro.models.esm2_alphabet import ALPHABET_SIZE
-from virnucpro.models.precision import choose_precision, place_network
+from virnucpro.models.precision import choose_precision
+from virnucpro.models.weights import place_state
 
 _PREFIX = re.compile(r"^(encoder\.sentence_encoder\.|encoder\.)")
 # Present in real files, not needed to embed: accepted and ignored.
@@ -97,12 +99,16 @@ def read_esm2_checkpoint(path: Path) -> tuple[ESM2Config, dict[str, torch.Tensor
 
 
 def _torch_load(path: Path) -> object:
-    """torch.load with weights_only=True, allow-listing exactly argparse.Namespace (fair-esm's cfg)."""
+    """torch.load with weights_only=True, allow-listing exactly argparse.Namespace (fair-esm's cfg).
+
+    Files in torch's zip format (every file torch has saved since 1.6) are memory-mapped: tensors are read
+    from the file when touched, so the loader can place them one at a time (`weights.place_state`).
+    """
     if not path.is_file():
         raise InputError(f"ESM-2 checkpoint {path} does not exist")
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
         found = re.search(r"GLOBAL ([\w.]+)", str(error))
         holds = f"it pickles {found.group(1)}" if found else "it holds pickled objects other than tensors"
@@ -171,34 +177,52 @@ def esm2_network(config: ESM2Config, state: dict[str, torch.Tensor]) -> ESM2:
     return network
 
 
-def fingerprint_state(config: ESM2Config, state: dict[str, torch.Tensor]) -> str:
+class StateDigest:
     """sha256 of the model shape and every tensor's name, dtype, shape and bytes (not the file name).
 
     Checkpoint pieces and output files carry this digest, so the text it hashes is fixed here, spelled
-    out, rather than taken from a class's repr that a rename would change.
+    out, rather than taken from a class's repr that a rename would change. Tensors must be fed in sorted
+    key order; the loader feeds them while it places them, so the file is read once.
     """
-    shape = (
-        f"ESM2Config(num_layers={config.num_layers}, embed_dim={config.embed_dim}, "
-        f"attention_heads={config.attention_heads}, token_dropout={config.token_dropout})"
-    )
-    digest = hashlib.sha256(shape.encode("utf-8"))
+
+    def __init__(self, config: ESM2Config) -> None:
+        shape = (
+            f"ESM2Config(num_layers={config.num_layers}, embed_dim={config.embed_dim}, "
+            f"attention_heads={config.attention_heads}, token_dropout={config.token_dropout})"
+        )
+        self._digest = hashlib.sha256(shape.encode("utf-8"))
+
+    def update(self, key: str, tensor: torch.Tensor) -> None:
+        tensor = tensor.detach().contiguous().cpu()
+        self._digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        self._digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def fingerprint_state(config: ESM2Config, state: dict[str, torch.Tensor]) -> str:
+    """The `StateDigest` of a whole state dict."""
+    digest = StateDigest(config)
     for key in sorted(state):
-        tensor = state[key].detach().contiguous().cpu()
-        digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+        digest.update(key, state[key])
     return digest.hexdigest()
 
 
 def load_esm2(model: str, device: torch.device, *, env: EnvConfig, backend: str | None = None) -> ESM2Embedder:
     """Load a fair-esm ESM-2 checkpoint (path or hub-cache name) onto `device`, in the policy's precision.
 
-    Matrices are cast to the chosen dtype, layer norms stay float32 (`precision.place_network`).
-    See `virnucpro.models.loading.load_embedding_model` for the arguments and errors.
+    Matrices are cast to the chosen dtype, layer norms stay float32 (`precision.place_network`'s rule),
+    one tensor at a time from the memory-mapped file, which is fingerprinted in the same pass: a float16
+    file placed in float32 never has both copies in memory. See
+    `virnucpro.models.loading.load_embedding_model` for the arguments and errors.
     """
     path = resolve_esm2_checkpoint(model)
     config, state = read_esm2_checkpoint(path)
     dtype = choose_precision(device, env)
     chosen = select_backend(device, env, backend, alibi=False, dtype=dtype)
-    fingerprint = fingerprint_state(config, state)
-    network = place_network(esm2_network(config, state), device, dtype)
-    return ESM2Embedder(network, model_id=model, fingerprint=fingerprint, backend=chosen)
+    digest = StateDigest(config)
+    with torch.device("meta"):
+        network = ESM2(config)
+    place_state(network, state, torch.device(device), dtype, mapped_file=path, visit=digest.update)
+    return ESM2Embedder(network, model_id=model, fingerprint=digest.hexdigest(), backend=chosen)

@@ -11,6 +11,7 @@ import json
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,9 @@ def read_config(path: Path) -> dict[str, object]:
 def load_state_dict(path: Path, kind_name: str) -> dict[str, torch.Tensor]:
     """A plain state dict from `pytorch_model.bin` (weights only, no code runs) or `model.safetensors`.
 
+    Both are memory-mapped where the format allows (safetensors always, `.bin` in torch's zip format), so
+    `weights.place_state` can place the tensors one at a time.
+
     Raises:
         InputError: truncated or corrupt file, a pickle holding anything but tensors (for example a
             whole pickled module or an ESM-2 checkpoint), or not a flat name -> tensor mapping.
@@ -137,7 +141,7 @@ def load_state_dict(path: Path, kind_name: str) -> dict[str, torch.Tensor]:
         if path.suffix == ".safetensors":
             state = load_file(str(path), device="cpu")
         else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except (SafetensorError, pickle.UnpicklingError) as error:
         raise InputError(f"{path}: not a {kind_name} checkpoint, or a damaged one ({_first_line(error)})") from error
     except (RuntimeError, EOFError, OSError, ValueError) as error:

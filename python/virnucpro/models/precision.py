@@ -65,11 +65,16 @@ class Float32LayerNorm(nn.LayerNorm):
 def place_network(network: Network, device: torch.device, dtype: torch.dtype) -> Network:
     """Move `network` to `device` in `dtype` for inference, keeping `Float32LayerNorm` parameters float32.
 
+    Each tensor is cast once, to its own target: layer-norm parameters never pass through `dtype`, so
+    under bfloat16 they keep every float32 digit (`weights.place_state` applies the same rule).
+
     Returns:
         `network` itself, in eval mode.
     """
-    network.to(device=device, dtype=dtype).eval()
+    network.to(device=device).eval()
     for module in network.modules():
-        if isinstance(module, Float32LayerNorm):
-            module.float()  # LayerNorm weights and statistics stay float32 under a bfloat16 model
+        target = torch.float32 if isinstance(module, Float32LayerNorm) else dtype
+        for tensor in [*module.parameters(recurse=False), *module.buffers(recurse=False)]:
+            if tensor.is_floating_point():
+                tensor.data = tensor.data.to(target)
     return network
