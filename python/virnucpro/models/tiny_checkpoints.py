@@ -1,9 +1,13 @@
-"""Deterministic tiny checkpoints in exactly the published formats, for tests and the test profile.
+"""Deterministic random checkpoints in exactly the published formats, for tests, the test profile and benchmarks.
 
 `write_test_models(DIR)` writes a DNABERT-S Hugging Face directory, a fair-esm ESM-2 `.pt` with its
 contact-regression file and a pickled classifier whose input width fits the two; the writers of each
 format are below, one section per model. Same seed, same bytes; loading them goes through the same code
 as loading the real checkpoints. Nothing here runs when the real models are used.
+
+`write_test_models(DIR, full_size=True)` writes the same three at the published sizes instead (DNABERT-S
+12 x 768 with a 4096-token vocabulary, ESM-2 36 x 2560 in float16 as the published 3B file, about
+6.3 GB in all): random weights cost what the real ones cost to load and run.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ from virnucpro.models.esm2_checkpoint import expected_shapes
 DNABERT_DIR = "dnabert-s"
 ESM2_FILE = "esm2_t2_test.pt"
 ESM2_EMBED_DIM = 64
+FULL_ESM2_FILE = "esm2_t36_3B_random.pt"
+# The published esm2_t36_3B_UR50D.pt holds float16 tensors (5,678,116,398 bytes for 2.84e9 parameters);
+# the smaller published ESM-2 files are float32.
+FULL_ESM2_DTYPE = torch.float16
 CLASSIFIER_FILE = "classifier.pth"
 SPECIAL_TOKENS = ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")
 NUCLEOTIDES = ("A", "C", "G", "T")
@@ -49,6 +57,15 @@ class TinyDnabertSpec:
     vocab_size: int = 96
 
 
+# The published DNABERT-S sizes; its vocabulary is learnt with the `tokenizers` trainer (4087 merges, as the
+# real file has), which the plain trainer below is too slow for.
+FULL_DNABERT = TinyDnabertSpec(
+    hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, vocab_size=4096
+)
+FULL_ESM2 = {"num_layers": 36, "embed_dim": 2560, "heads": 40}
+_PLAIN_BPE_MAX_VOCAB = 512
+
+
 @dataclass(frozen=True)
 class TinyModelPaths:
     """Where `write_test_models` put each model, and the directory holding them."""
@@ -59,19 +76,26 @@ class TinyModelPaths:
     directory: Path
 
 
-def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
-    """Write the three tiny models under `directory` (created if needed); same seed, same bytes.
+def write_test_models(directory: str | Path, seed: int = 0, *, full_size: bool = False) -> TinyModelPaths:
+    """Write the three models under `directory` (created if needed); same seed, same bytes.
 
     Layout: `dnabert-s/` (HF directory), `esm2_t2_test.pt` (+ `esm2_t2_test-contact-regression.pt`),
-    `classifier.pth` (input width = DNABERT-S hidden + ESM-2 embed dim).
+    `classifier.pth` (input width = DNABERT-S hidden + ESM-2 embed dim). With `full_size`, the published
+    shapes and the ESM-2 file `esm2_t36_3B_random.pt` in float16 (see the module docstring).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    spec = TinyDnabertSpec()
-    paths = TinyModelPaths(directory / DNABERT_DIR, directory / ESM2_FILE, directory / CLASSIFIER_FILE, directory)
+    spec = FULL_DNABERT if full_size else TinyDnabertSpec()
+    esm2_file = FULL_ESM2_FILE if full_size else ESM2_FILE
+    paths = TinyModelPaths(directory / DNABERT_DIR, directory / esm2_file, directory / CLASSIFIER_FILE, directory)
     write_dnabert_s_dir(paths.dnabert_s, spec, seed=seed)
-    write_esm2_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
-    write_test_classifier(paths.classifier, spec.hidden_size + ESM2_EMBED_DIM, seed)
+    if full_size:
+        write_esm2_checkpoint(paths.esm2, **FULL_ESM2, seed=seed, dtype=FULL_ESM2_DTYPE)
+        esm2_width = FULL_ESM2["embed_dim"]
+    else:
+        write_esm2_checkpoint(paths.esm2, num_layers=2, embed_dim=ESM2_EMBED_DIM, heads=4, seed=seed)
+        esm2_width = ESM2_EMBED_DIM
+    write_test_classifier(paths.classifier, spec.hidden_size + esm2_width, seed)
     return paths
 
 
@@ -79,7 +103,13 @@ def write_test_models(directory: str | Path, seed: int = 0) -> TinyModelPaths:
 
 
 def write_esm2_checkpoint(
-    path: str | Path, *, num_layers: int = 2, embed_dim: int = 64, heads: int = 4, seed: int = 0
+    path: str | Path,
+    *,
+    num_layers: int = 2,
+    embed_dim: int = 64,
+    heads: int = 4,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a tiny random ESM-2 checkpoint that fair-esm itself loads, plus its contact-regression file.
 
@@ -90,6 +120,7 @@ def write_esm2_checkpoint(
         path: the `.pt` file to write; its stem should start with `esm2` (fair-esm picks its loader by name).
         num_layers, embed_dim, heads: model shape (embed_dim divisible by 2 * heads).
         seed: random seed; the same arguments give the same bytes of weights.
+        dtype: dtype of the stored tensors (float16 for the published 3B file); drawn in float32 first.
 
     Returns:
         The path written. `<stem>-contact-regression.pt` is written beside it.
@@ -99,13 +130,14 @@ def write_esm2_checkpoint(
     generator = torch.Generator().manual_seed(seed)
     state = {}
     for key, shape in expected_shapes(config).items():
-        state[key] = _random_tensor(key, shape, generator)
+        state[key] = _random_tensor(key, shape, generator).to(dtype)  # one tensor at a time in float32
     state["embed_tokens.weight"][PAD_ID] = 0.0  # nn.Embedding(padding_idx=...) keeps the pad row at zero
     head_dim = config.head_dim
     inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
     for i in range(num_layers):
-        state[f"layers.{i}.self_attn.rot_emb.inv_freq"] = inv_freq.clone()
-    state.update(_random_lm_head(embed_dim, state["embed_tokens.weight"], generator))
+        state[f"layers.{i}.self_attn.rot_emb.inv_freq"] = inv_freq.to(dtype).clone()
+    lm_head = _random_lm_head(embed_dim, state["embed_tokens.weight"], generator)
+    state.update({key: value.to(dtype) for key, value in lm_head.items()})
     prefixed = {
         (f"encoder.{key}" if key.startswith("lm_head") else f"encoder.sentence_encoder.{key}"): value
         for key, value in state.items()
@@ -167,7 +199,8 @@ def write_dnabert_s_dir(
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    vocab, merges = train_bpe(spec.vocab_size, seed=seed)
+    trainer = train_bpe if spec.vocab_size <= _PLAIN_BPE_MAX_VOCAB else train_bpe_at_scale
+    vocab, merges = trainer(spec.vocab_size, seed=seed)
     _write_json(directory / "tokenizer.json", tokenizer_json(vocab, merges))
     _write_json(directory / "tokenizer_config.json", _tokenizer_config())
     _write_json(directory / "special_tokens_map.json", _special_tokens_map())
@@ -209,6 +242,32 @@ def train_bpe(vocab_size: int, *, seed: int, sequences: int = 40, length: int = 
         vocab.setdefault(left + right, len(vocab))
         words = [_merge_word(word, left, right) for word in words]
     return vocab, merges
+
+
+def train_bpe_at_scale(vocab_size: int, *, seed: int, sequences: int = 2000, length: int = 1000) -> tuple[dict, list]:
+    """`train_bpe` for real vocabulary sizes, with the `tokenizers` trainer on 2 Mb of seeded random DNA.
+
+    The trainer lays the ids out as the real file does (special tokens, A C G T, then merges in order) and
+    is deterministic; on random DNA of this composition a 4096-token vocabulary averages ~4.8 nt per token
+    (the real vocabulary ~5 on genomes).
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    rng = np.random.default_rng(seed)
+    letters = rng.choice(np.array(NUCLEOTIDES), size=(sequences, length), p=[0.3, 0.2, 0.2, 0.3])
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=list(NUCLEOTIDES),
+        limit_alphabet=len(NUCLEOTIDES),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(("".join(row) for row in letters), trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    merges = [merge.split(" ") if isinstance(merge, str) else list(merge) for merge in model["merges"]]
+    return dict(model["vocab"]), merges
 
 
 def _merge_word(word: list[str], left: str, right: str) -> list[str]:

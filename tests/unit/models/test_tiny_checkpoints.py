@@ -15,10 +15,14 @@ from tokenizers import Tokenizer
 from virnucpro.config import EnvConfig
 from virnucpro.models.classifier import load_classifier
 from virnucpro.models.dnabert_s_checkpoint import load_dnabert_s
+from virnucpro.models.esm2_checkpoint import read_esm2_checkpoint
 from virnucpro.models.tiny_checkpoints import (
+    NUCLEOTIDES,
+    SPECIAL_TOKENS,
     TinyDnabertSpec,
     TinyModelPaths,
     train_bpe,
+    train_bpe_at_scale,
     write_dnabert_s_dir,
     write_test_models,
 )
@@ -195,3 +199,28 @@ def test_safetensors_variant_replaces_the_bin(tmp_path: Path) -> None:
     assert not (tmp_path / "d" / "pytorch_model.bin").exists()
     with pytest.raises(ValueError, match="weights must be 'bin' or 'safetensors'"):
         write_dnabert_s_dir(tmp_path / "e", weights="onnx")
+
+
+def test_bpe_at_scale_lays_ids_out_like_the_published_vocabulary() -> None:
+    """The trainer used for real vocabulary sizes: special tokens, A C G T, then one token per merge, repeatably."""
+    vocab, merges = train_bpe_at_scale(600, seed=4, sequences=200, length=300)
+    assert (vocab, merges) == train_bpe_at_scale(600, seed=4, sequences=200, length=300)
+    assert len(vocab) == 600 and len(merges) == 600 - 9
+    assert [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])[:9]] == [
+        *SPECIAL_TOKENS,
+        *NUCLEOTIDES,
+    ]
+    assert all(vocab[left + right] == 9 + rank for rank, (left, right) in enumerate(merges))
+
+
+@pytest.mark.slow
+def test_full_size_models_have_the_published_shapes(tmp_path: Path) -> None:
+    """`make-test-models --full-size` (6.3 GB, minutes): the published shapes and the 3B file's float16."""
+    paths = write_test_models(tmp_path, full_size=True)
+    config, state = read_esm2_checkpoint(paths.esm2)
+    assert (config.num_layers, config.embed_dim, config.attention_heads) == (36, 2560, 40)
+    assert {tensor.dtype for tensor in state.values()} == {torch.float16}
+    assert 5.6e9 < paths.esm2.stat().st_size < 5.8e9  # the published file: 5,678,116,398 bytes
+    tokenizer = json.loads((paths.dnabert_s / "tokenizer.json").read_text())
+    assert len(tokenizer["model"]["vocab"]) == 4096 and len(tokenizer["model"]["merges"]) == 4087
+    assert json.loads((paths.dnabert_s / "config.json").read_text())["num_hidden_layers"] == 12
