@@ -10,7 +10,9 @@ ALiBi bias -slope_h * |i - j| (DNABERT-S). Backends differ only in speed and whe
 - "varlen":         `torch.nn.attention.varlen.varlen_attn` (fused flash kernel; CUDA, half precision,
                     no ALiBi).
 - "flash-attn":     the optional `flash_attn` package's varlen kernel (CUDA, half precision, ALiBi).
-- "block-diagonal": one SDPA call over the whole stream with a block-diagonal mask (CPU and CUDA).
+- "block-diagonal": attention confined to each sequence by SDPA (CPU and CUDA). On CUDA one call over the
+                    whole stream with a block-diagonal mask; on CPU one unmasked call per run of
+                    equal-length sequences, so no work is spent on masked-out pairs.
 - "padded":         unpack to a (batch, max_len) padded batch with a key padding mask, the way the
                     reference ran; models may also run their whole forward padded (see `padded_attention`).
 
@@ -35,8 +37,6 @@ from virnucpro.config import EnvConfig
 from virnucpro.errors import ConfigError
 
 ALL_BACKENDS = ("flex", "varlen", "flash-attn", "block-diagonal", "padded")
-# On CPU the block-diagonal path attends in groups of whole sequences of about this many tokens.
-CPU_GROUP_TOKENS = 1024
 
 
 def available_backends(device: torch.device) -> list[str]:
@@ -282,35 +282,42 @@ def _sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor 
 
 
 def _block_diagonal(q, k, v, cu_seqlens, *, scale, alibi_slopes):
-    """SDPA with a block-diagonal mask that keeps sequences apart.
+    """Attention within each sequence, by SDPA.
 
-    The masked work grows with the square of the tokens attended together, so on CPU the stream is cut
-    into groups of whole sequences of about `CPU_GROUP_TOKENS` tokens, one SDPA call each (identical
-    result, far less wasted work on big batches). On CUDA one call covers the whole stream: cutting it
-    would need the lengths on the host, a device synchronisation per layer.
+    On CUDA one call covers the whole stream with a block-diagonal mask: cutting it would need the
+    lengths on the host, a device synchronisation per layer. On CPU a mask costs more than it saves: the
+    masked call computes every pair of the stream (a 512-token batch of 64-token sequences does 8 times
+    the needed work), building the mask takes as long again, and a float mask of that shape sends SDPA
+    down its unfused path. So the stream is cut into runs of consecutive sequences of equal length (the
+    packer places them side by side, longest first) and each run is one unmasked batched call; ALiBi adds
+    one small (heads, L, L) bias per run.
     """
     if q.device.type == "cuda":
         return _block_diagonal_group(q, k, v, cu_seqlens, scale=scale, alibi_slopes=alibi_slopes)
     outputs = []
-    for start, end in _token_groups(cu_seqlens.tolist(), CPU_GROUP_TOKENS):
-        cu_group = cu_seqlens[(cu_seqlens >= start) & (cu_seqlens <= end)] - start
-        outputs.append(
-            _block_diagonal_group(
-                q[start:end], k[start:end], v[start:end], cu_group, scale=scale, alibi_slopes=alibi_slopes
-            )
-        )
-    return torch.cat(outputs)
+    for start, count, length in equal_length_runs(cu_seqlens.tolist()):
+        rows = slice(start, start + count * length)
+        q_run, k_run, v_run = [x[rows].view(count, length, *x.shape[1:]).transpose(1, 2) for x in (q, k, v)]
+        bias = None
+        if alibi_slopes is not None:
+            positions = torch.arange(length, device=q.device)
+            bias = _alibi_bias(alibi_slopes, positions, positions)[None]  # (1, H, L, L)
+        out = _sdpa(q_run, k_run, v_run, bias, scale)  # (count, H, L, D)
+        outputs.append(out.transpose(1, 2).reshape(count * length, *q.shape[1:]))
+    return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
 
 
-def _token_groups(cu_seqlens: list[int], group_tokens: int) -> list[tuple[int, int]]:
-    """Consecutive runs of whole sequences, each up to `group_tokens` tokens (or one longer sequence)."""
-    groups, start = [], cu_seqlens[0]
-    for previous, boundary in itertools.pairwise(cu_seqlens[1:]):
-        if boundary - start > group_tokens:
-            groups.append((start, previous))
-            start = previous
-    groups.append((start, cu_seqlens[-1]))
-    return groups
+def equal_length_runs(cu_seqlens: list[int]) -> list[tuple[int, int, int]]:
+    """(first token, number of sequences, length) of each run of consecutive equal-length sequences."""
+    runs: list[tuple[int, int, int]] = []
+    for start, end in itertools.pairwise(cu_seqlens):
+        length = end - start
+        if runs and runs[-1][2] == length:
+            first, count, _ = runs[-1]
+            runs[-1] = (first, count + 1, length)
+        else:
+            runs.append((start, 1, length))
+    return runs
 
 
 def _block_diagonal_group(q, k, v, cu_seqlens, *, scale, alibi_slopes):

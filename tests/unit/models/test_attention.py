@@ -77,16 +77,19 @@ def test_all_backends_agree_on_mixed_lengths(alibi):
         torch.testing.assert_close(outs[a], outs[b], atol=ATOL, rtol=0, msg=f"{a} vs {b}")
 
 
-@pytest.mark.parametrize("group_tokens", [1, 10, 40, 2048])
 @pytest.mark.parametrize("alibi", [False, True], ids=["plain", "alibi"])
-def test_block_diagonal_cpu_groups_give_the_same_answer(monkeypatch, group_tokens, alibi):
-    # On CPU the stream is attended in groups of whole sequences; any group size must give the result.
-    monkeypatch.setattr(attention, "CPU_GROUP_TOKENS", group_tokens)
-    lengths = [5, 64, 1, 33, 2, 12]
+def test_block_diagonal_cpu_runs_of_equal_lengths_give_the_same_answer(alibi):
+    # On CPU runs of equal-length sequences are attended together: runs of one, several, mixed.
+    lengths = [64, 64, 33, 12, 12, 12, 5, 2, 1, 1]
     q, k, v = _inputs(lengths, seed=11)
     slopes = SLOPES if alibi else None
     out = packed_attention(q, k, v, _cu(lengths), 64, scale=0.3, backend="block-diagonal", alibi_slopes=slopes)
     torch.testing.assert_close(out.double(), _reference(q, k, v, lengths, 0.3, slopes), atol=ATOL, rtol=0)
+
+
+def test_equal_length_runs():
+    assert attention.equal_length_runs([0, 5, 10, 13, 14, 15]) == [(0, 2, 5), (10, 1, 3), (13, 2, 1)]
+    assert attention.equal_length_runs([0, 7]) == [(0, 1, 7)]
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
