@@ -26,7 +26,7 @@ from virnucpro.models.hf_checkpoint import (
     resolve_model_dir,
 )
 from virnucpro.models.precision import choose_precision
-from virnucpro.models.weights import place_state
+from virnucpro.models.weights import meta_modules, place_state
 
 KIND_NAME = "DNABERT-S"
 
@@ -181,7 +181,7 @@ def load_dnabert_s(model: str, device: torch.device, *, env: EnvConfig, backend:
             f"{files.tokenizer}: tokenizer has {tokenizer.vocab_size} tokens but {files.config} says "
             f"vocab_size {config.vocab_size}; they belong to different models"
         )
-    with torch.device("meta"):
+    with meta_modules():
         network = DnabertS(config)  # no random weights: each tensor is placed straight from the file
     state = check_state_dict(load_state_dict(files.weights, KIND_NAME), network.state_dict(), files.weights)
     device = torch.device(device)

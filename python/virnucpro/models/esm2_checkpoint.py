@@ -22,7 +22,7 @@ from virnucpro.models.attention import select_backend
 from virnucpro.models.esm2 import ESM2, ESM2Config, ESM2Embedder
 from virnucpro.models.esm2_alphabet import ALPHABET_SIZE
 from virnucpro.models.precision import choose_precision
-from virnucpro.models.weights import place_state
+from virnucpro.models.weights import meta_modules, place_state
 
 _PREFIX = re.compile(r"^(encoder\.sentence_encoder\.|encoder\.)")
 # Present in real files, not needed to embed: accepted and ignored.
@@ -222,7 +222,7 @@ def load_esm2(model: str, device: torch.device, *, env: EnvConfig, backend: str 
     dtype = choose_precision(device, env)
     chosen = select_backend(device, env, backend, alibi=False, dtype=dtype)
     digest = StateDigest(config)
-    with torch.device("meta"):
+    with meta_modules():
         network = ESM2(config)
     place_state(network, state, torch.device(device), dtype, mapped_file=path, visit=digest.update)
     return ESM2Embedder(network, model_id=model, fingerprint=digest.hexdigest(), backend=chosen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from virnucpro.models.esm2 import ESM2
 from virnucpro.models.esm2_checkpoint import esm2_network, fingerprint_state, load_esm2, read_esm2_checkpoint
 from virnucpro.models.precision import place_network
 from virnucpro.models.tiny_checkpoints import TinyModelPaths, write_esm2_checkpoint
-from virnucpro.models.weights import MappedPages, compute_dtypes, place_state
+from virnucpro.models.weights import MappedPages, compute_dtypes, meta_modules, place_state
 
 CPU = torch.device("cpu")
 
@@ -65,3 +67,26 @@ def test_loader_fingerprint_is_the_file_dtypes_digest(tmp_path: Path, dtype: tor
     assert loaded.fingerprint == fingerprint_state(config, state)
     assert loaded.network.layers[0].fc1.weight.dtype == torch.float32
     assert torch.equal(loaded.network.layers[0].fc1.weight, state["layers.0.fc1.weight"].float())
+
+
+def test_loading_does_not_import_the_compiler_stack(tiny_models: TinyModelPaths) -> None:
+    """Building the empty network skips nn.Embedding's initialiser, which on meta imports TorchDynamo."""
+    script = (
+        "import sys, torch\n"
+        "from virnucpro.config import EnvConfig\n"
+        "from virnucpro.models.loading import load_embedding_model\n"
+        f"load_embedding_model('esm2', {str(tiny_models.esm2)!r}, torch.device('cpu'), env=EnvConfig())\n"
+        f"load_embedding_model('dnabert-s', {str(tiny_models.dnabert_s)!r}, torch.device('cpu'), env=EnvConfig())\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_meta_modules_leave_the_embedding_initialiser_in_place_afterwards() -> None:
+    with meta_modules():
+        skipped = torch.nn.Embedding(4, 3)
+    assert skipped.weight.is_meta
+    torch.manual_seed(0)
+    built = torch.nn.Embedding(4, 3)
+    assert built.weight.std() > 0.1  # initialised as usual outside the block
