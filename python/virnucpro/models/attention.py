@@ -294,7 +294,7 @@ def _block_diagonal(q, k, v, cu_seqlens, *, scale, alibi_slopes):
     """
     if q.device.type == "cuda":
         return _block_diagonal_group(q, k, v, cu_seqlens, scale=scale, alibi_slopes=alibi_slopes)
-    outputs = []
+    output = torch.empty(q.shape, dtype=q.dtype, device=q.device)  # contiguous, whatever q's strides
     for start, count, length in equal_length_runs(cu_seqlens.tolist()):
         rows = slice(start, start + count * length)
         q_run, k_run, v_run = [x[rows].view(count, length, *x.shape[1:]).transpose(1, 2) for x in (q, k, v)]
@@ -303,8 +303,8 @@ def _block_diagonal(q, k, v, cu_seqlens, *, scale, alibi_slopes):
             positions = torch.arange(length, device=q.device)
             bias = _alibi_bias(alibi_slopes, positions, positions)[None]  # (1, H, L, L)
         out = _sdpa(q_run, k_run, v_run, bias, scale)  # (count, H, L, D)
-        outputs.append(out.transpose(1, 2).reshape(count * length, *q.shape[1:]))
-    return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        output[rows].view(count, length, *q.shape[1:]).copy_(out.transpose(1, 2))
+    return output
 
 
 def equal_length_runs(cu_seqlens: list[int]) -> list[tuple[int, int, int]]:
