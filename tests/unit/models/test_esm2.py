@@ -8,10 +8,11 @@ import random
 import esm
 import pytest
 import torch
+from esm.rotary_embedding import RotaryEmbedding
 from virnucpro.errors import InputError
 from virnucpro.models.attention import available_backends
 from virnucpro.models.base import embed_sequences, pack_tokens
-from virnucpro.models.esm2 import ESM2Embedder
+from virnucpro.models.esm2 import ESM2Embedder, _apply_rotary, _rotary_tables
 from virnucpro.models.esm2_alphabet import CLS_ID, EOS_ID, MASK_ID, PAD_ID, UNK_ID, tokenize_protein
 from virnucpro.models.esm2_checkpoint import esm2_network, read_esm2_checkpoint
 from virnucpro.models.precision import place_network
@@ -223,3 +224,16 @@ def test_cuda_matches_fair_esm(fair_esm, weights, backend, dtype):
     else:
         # bfloat16 on CPU measured min cosine 0.99998 against float32 (test above); 0.999 asserted.
         assert cosine.min().item() >= 0.999
+
+
+@pytest.mark.parametrize("head_dim", [16, 64, 128])
+def test_rotary_is_bit_identical_to_fair_esm(head_dim):
+    """The per-half rotary rounds exactly as fair-esm's concatenated form: equal bits, not just close."""
+    torch.manual_seed(0)
+    heads, length = 4, 1024
+    q, k = torch.randn(2, heads, length, head_dim).unbind(0)  # fair-esm's layout: (batch * heads, T, D)
+    theirs_q, theirs_k = RotaryEmbedding(head_dim)(q, k)
+    cos, sin = _rotary_tables(torch.arange(length), head_dim)  # (T, 1, D / 2)
+    ours_q, ours_k = (_apply_rotary(x.transpose(0, 1), cos, sin).transpose(0, 1) for x in (q, k))
+    assert torch.equal(ours_q, theirs_q)
+    assert torch.equal(ours_k, theirs_k)
