@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file
 
 from virnucpro.errors import InputError
 from virnucpro.io.atomic import replacing
+from virnucpro.io.tensor_file import write_tensor_file
 
 
 def embeddings_name(model_kind: str) -> str:
@@ -48,16 +49,23 @@ def decode_ids(data: np.ndarray, count: int) -> list[str]:
     return data.tobytes().decode("utf-8").split("\n")
 
 
-def write_embeddings(path: str | Path, table: EmbeddingTable) -> None:
-    """Write a table atomically (`virnucpro.io.atomic.replacing`): `path` ends up whole or untouched.
+def save_embeddings(path: str | Path, table: EmbeddingTable) -> None:
+    """Write a table to `path` as it stands (callers give a temporary name and rename it when done).
 
-    Stage outputs and checkpoint pieces are both written this way, so a kill never leaves a file that
-    looks complete but is not.
+    The same table always gives the same bytes (`virnucpro.io.tensor_file`).
     """
     vectors = np.ascontiguousarray(table.vectors, dtype=np.float32)
     metadata = {**table.metadata, "count": str(len(table.ids)), "dim": str(vectors.shape[1])}
+    write_tensor_file(path, {"embeddings": vectors, "ids": encode_ids(table.ids)}, metadata)
+
+
+def write_embeddings(path: str | Path, table: EmbeddingTable) -> None:
+    """Write a table atomically (`virnucpro.io.atomic.replacing`): `path` ends up whole or untouched.
+
+    Checkpoint pieces are written this way, so a kill never leaves a piece that looks complete but is not.
+    """
     with replacing(Path(path)) as temporary:
-        save_file({"embeddings": vectors, "ids": encode_ids(table.ids)}, str(temporary), metadata=metadata)
+        save_embeddings(temporary, table)
 
 
 def read_embeddings(path: str | Path) -> EmbeddingTable:
@@ -71,10 +79,8 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
         raise InputError(f"{path}: embedding file not found")
     try:
         tensors = load_file(str(path))
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="numpy") as handle:
-            metadata = dict(handle.metadata() or {})
+            metadata = dict(sorted((handle.metadata() or {}).items()))
     except (SafetensorError, OSError, ValueError) as error:
         raise InputError(f"{path}: not a readable virnucpro embedding file ({error})") from error
     if "embeddings" not in tensors or "ids" not in tensors or "count" not in metadata:

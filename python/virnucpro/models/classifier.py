@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from virnucpro import __version__
 from virnucpro.errors import InputError
+from virnucpro.io.atomic import replacing
+from virnucpro.io.tensor_file import write_tensor_file
 
 CLASS_NAMES: tuple[str, ...] = ("others", "virus")
 FORMAT_NAME = "virnucpro-classifier"
@@ -249,6 +251,8 @@ def _build_model(path: Path, state: dict[str, torch.Tensor], info: ClassifierInf
 def save_classifier(path: str | Path, model: MLPClassifier, info: ClassifierInfo) -> None:
     """Write the pickle-free format: the state dict as safetensors plus `info` as string metadata.
 
+    Written atomically, and the same model and metadata always give the same bytes.
+
     Args:
         path: output file (conventionally `.safetensors`).
         model: the classifier to store.
@@ -267,7 +271,8 @@ def save_classifier(path: str | Path, model: MLPClassifier, info: ClassifierInfo
         "chunk_length": "" if info.chunk_length is None else str(info.chunk_length),
         "virnucpro_version": __version__,
     }
-    save_file(state, str(path), metadata=metadata)
+    with replacing(Path(path)) as temporary:
+        write_tensor_file(temporary, {k: v.numpy() for k, v in state.items()}, metadata)
 
 
 def convert_classifier(
