@@ -35,9 +35,9 @@ from virnucpro.fetch.catalogue import (
 )
 from virnucpro.fetch.transfer import FetchError, Progress, download, get_json
 from virnucpro.fetch.verify import VerifyError, check_digest, check_loads
+from virnucpro.filelock import FileLock
 from virnucpro.io.atomic import move_into_place
 from virnucpro.logging_setup import get_logger
-from virnucpro.runner.filelock import FileLock
 
 STAGING = ".partial"
 REJECTED = "rejected"

@@ -4,7 +4,8 @@ Three kinds of file are read:
 - the published `300_model.pth` / `500_model.pth`: whole modules pickled by the training script, so the
   pickle names `__main__.MLPClassifier`. They are read with torch's weights-only unpickler, which admits
   only that class (mapped onto a stand-in) and the torch types it contains; anything else is refused
-  before it can run.
+  before it can run. The weights are then copied out of the object's dictionaries without calling any
+  of its methods, so hooks planted in the pickle never run.
 - a plain state dict saved with `torch.save(model.state_dict(), ...)` (also weights-only).
 - the project's own format: safetensors with the state dict and a metadata header (`save_classifier`).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -156,11 +158,52 @@ def _load_torch_file(path: Path) -> tuple[dict[str, torch.Tensor], str]:
                 "MLPClassifier nor a torch type it needs (loading it could run arbitrary code)"
             ) from error
         raise InputError(f"{path}: not a readable classifier file ({type(error).__name__}: {error})") from error
-    if isinstance(obj, _PickledMLPClassifier):
-        return dict(obj.state_dict()), "legacy-pickle"
+    if type(obj) is _PickledMLPClassifier:
+        return _state_of_pickled_module(path, obj), "legacy-pickle"
     if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return dict(obj), "state-dict"
     raise InputError(f"{path}: expected a pickled MLPClassifier or a state dict, found {type(obj).__name__}")
+
+
+# The layers a published pickle may hold, by attribute name; each is copied out by `_state_of_pickled_module`.
+_PICKLED_LAYERS = (nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Dropout)
+
+
+def _state_of_pickled_module(path: Path, module: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights of an unpickled module, copied out of its `_parameters` and `_buffers` dictionaries.
+
+    No method of the unpickled object is called: a pickle can plant entries such as `_state_dict_hooks`
+    that `state_dict()` would run, and only allow-listed callables stand between such an entry and code
+    execution. So the object's attribute dictionaries are read as plain data, and everything in them is
+    type-checked: submodules must be exactly the published layer types, weights exactly tensors.
+
+    Raises:
+        InputError: a submodule of another type, a nested module, or a weight that is not a tensor.
+    """
+    state: dict[str, torch.Tensor] = {}
+    children = _plain_dict(path, module, "_modules")
+    for name, child in children.items():
+        if type(child) not in _PICKLED_LAYERS:
+            raise InputError(f"{path}: layer {name!r} is a {type(child).__name__}, not one of the published layers")
+        if _plain_dict(path, child, "_modules"):
+            raise InputError(f"{path}: layer {name!r} holds layers of its own, which no published classifier does")
+    for prefix, owner in [("", module), *((f"{name}.", child) for name, child in children.items())]:
+        for slot in ("_parameters", "_buffers"):
+            for key, value in _plain_dict(path, owner, slot).items():
+                if value is None:
+                    continue
+                if type(value) not in (torch.Tensor, nn.Parameter):
+                    raise InputError(f"{path}: {prefix}{key} is a {type(value).__name__}, not a tensor")
+                state[prefix + key] = value.detach().clone()
+    return state
+
+
+def _plain_dict(path: Path, owner: object, slot: str) -> dict:
+    """`owner.__dict__[slot]`, read without attribute lookup hooks, checked to be a dict."""
+    value = vars(owner).get(slot, {})
+    if type(value) not in (dict, OrderedDict):
+        raise InputError(f"{path}: {slot} of the pickled module is a {type(value).__name__}, not a dictionary")
+    return value
 
 
 def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], ClassifierInfo]:

@@ -8,7 +8,7 @@ import pytest
 from virnucpro.cli import main
 from virnucpro.fetch.catalogue import ESM_NAME
 from virnucpro.fetch.transfer import FetchError, download
-from virnucpro.runner.filelock import FileLock
+from virnucpro.filelock import FileLock
 
 ESM_PATH = f"/fair-esm/models/{ESM_NAME}.pt"
 
