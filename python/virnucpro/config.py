@@ -54,6 +54,11 @@ def parse_epoch(name: str, raw: str | None) -> int | None:
     return int(value)
 
 
+def parse_names(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list of names, spaces around each ignored; unset or empty is no name."""
+    return tuple(name.strip() for name in (raw or "").split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """Typed view of the `VIRNUCPRO_*` environment variables.
@@ -68,12 +73,16 @@ class EnvConfig:
             machine's GPUs must see the same directory (mount it into containers).
         source_date_epoch: `SOURCE_DATE_EPOCH` (the reproducible-builds convention) - the time a report
             records as its creation time instead of the clock, so two runs can give the same bytes.
+        pause_at: `VIRNUCPRO_PAUSE_AT` - comma-separated names of points where the process stops itself
+            with SIGSTOP (`virnucpro.pause`), so that tests can kill it at an exact moment, such as
+            between two renames of a stage's outputs. Empty: never.
     """
 
     disable_packing: bool = False
     disable_fp16: bool = False
     device_lock_dir: str = ""
     source_date_epoch: int | None = None
+    pause_at: tuple[str, ...] = ()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> EnvConfig:
@@ -83,6 +92,7 @@ class EnvConfig:
             disable_fp16=parse_bool("VIRNUCPRO_DISABLE_FP16", environ.get("VIRNUCPRO_DISABLE_FP16")),
             device_lock_dir=environ.get("VIRNUCPRO_DEVICE_LOCK_DIR", "").strip(),
             source_date_epoch=parse_epoch("SOURCE_DATE_EPOCH", environ.get("SOURCE_DATE_EPOCH")),
+            pause_at=parse_names(environ.get("VIRNUCPRO_PAUSE_AT")),
         )
 
     def describe(self) -> dict[str, str]:
@@ -92,6 +102,7 @@ class EnvConfig:
             VARIABLES["disable_fp16"]: str(int(self.disable_fp16)),
             VARIABLES["device_lock_dir"]: self.device_lock_dir,
             VARIABLES["source_date_epoch"]: "" if self.source_date_epoch is None else str(self.source_date_epoch),
+            VARIABLES["pause_at"]: ",".join(self.pause_at),
         }
 
 
@@ -101,6 +112,7 @@ VARIABLES = {
     "disable_fp16": "VIRNUCPRO_DISABLE_FP16",
     "device_lock_dir": "VIRNUCPRO_DEVICE_LOCK_DIR",
     "source_date_epoch": "SOURCE_DATE_EPOCH",
+    "pause_at": "VIRNUCPRO_PAUSE_AT",
 }
 
 

@@ -109,7 +109,8 @@ class AsyncInferenceRunner:
         try:
             self._compute_all(batches, state)
         except BaseException:
-            self._save_unsaved(state)
+            if self.checkpoints is None or not self.checkpoints.failed:
+                self._save_unsaved(state)  # keep finished work; pointless once the disk has failed
             raise
         finally:
             batches.close()
@@ -272,6 +273,9 @@ class AsyncInferenceRunner:
         """Put a batch's vectors in their input rows; save a piece when a trigger (count or time) fires.
 
         Side effects: fills `state.vectors`, marks `state.done`, may queue a checkpoint piece.
+
+        Raises:
+            CheckpointWriteError: a piece could not be written.
         """
         rows = list(batch.indices)
         state.vectors[rows] = vectors
@@ -280,12 +284,17 @@ class AsyncInferenceRunner:
         state.unsaved.extend(rows)
         if self.checkpoints is None:
             return
+        self.checkpoints.check()  # a piece that failed stops the run now, not at the end
         elapsed = time.monotonic() - state.last_save
         if len(state.unsaved) >= self.settings.checkpoint_every or elapsed >= self.settings.checkpoint_interval:
             self._save_unsaved(state)
 
     def _save_unsaved(self, state: _RunState) -> None:
-        """Queue the rows computed since the last piece as a new piece (no-op without checkpoints)."""
+        """Queue the rows computed since the last piece as a new piece (no-op without checkpoints).
+
+        Raises:
+            CheckpointWriteError: an earlier piece could not be written.
+        """
         if self.checkpoints is None or not state.unsaved:
             state.last_save = time.monotonic()
             return

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from virnucpro.errors import InputError, VirnucproError
+from virnucpro.errors import InputError, VirnucproError, describe_os_error
+from virnucpro.filelock import FileLock
 from virnucpro.io.atomic import write_text_atomically
 from virnucpro.io.embeddings import EmbeddingTable, encode_ids, read_embeddings, write_embeddings
 from virnucpro.logging_setup import get_logger
-from virnucpro.runner.filelock import FileLock
+from virnucpro.pause import pause_point
 
 log = get_logger("runner.checkpoints")
 
@@ -72,6 +73,7 @@ class CheckpointStore:
 
     def __init__(self, root: str | Path, fingerprint: str, parts: Mapping[str, str]) -> None:
         self.fingerprint = fingerprint
+        self.model_kind = parts.get("model_kind", "")
         self.directory = Path(root) / fingerprint[:32]
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(self.directory / ".lock")
@@ -157,10 +159,24 @@ class CheckpointStore:
         resumed.rejected.append((path.name, reason))
         path.rename(path.with_name(path.name + ".rejected"))
 
+    @property
+    def failed(self) -> bool:
+        """Whether a piece could not be written; no later piece will be."""
+        return self._writer is not None and self._writer.failed
+
+    def check(self) -> None:
+        """Raise `CheckpointWriteError` if a piece could not be written (once)."""
+        if self._writer is not None:
+            self._writer.check()
+
     def save(self, ids: list[str], vectors: np.ndarray) -> None:
-        """Queue a piece for the background writer; returns at once (raises a failed earlier write)."""
+        """Queue a piece for the background writer; returns at once.
+
+        Raises:
+            CheckpointWriteError: an earlier piece could not be written.
+        """
         if self._writer is None:
-            self._writer = PieceWriter()
+            self._writer = PieceWriter(self.directory, pause_prefix=f"checkpoint:{self.model_kind}:piece-")
         metadata = {
             "fingerprint": self.fingerprint,
             "piece": str(self._next_piece),
@@ -179,8 +195,15 @@ class CheckpointStore:
             self._lock.release()
 
     def remove(self) -> None:
-        """Delete this fingerprint's directory (after the final output is safely written)."""
-        self.close()
+        """Delete this fingerprint's directory (after the final output is safely written).
+
+        A piece that failed after the last check no longer matters: the output it would have helped
+        rebuild is on disk.
+        """
+        try:
+            self.close()
+        except CheckpointWriteError as error:
+            log.warning("%s (the output is complete; the pieces are removed anyway)", error)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -192,33 +215,63 @@ def _rejection_reason(error: Exception) -> str:
     return str(error)
 
 
-class PieceWriter:
-    """A background thread that writes queued pieces atomically, so compute never waits on disk."""
+class CheckpointWriteError(VirnucproError):
+    """A checkpoint piece could not be written (a full or failing disk); the run must stop. Exit code 1."""
 
-    def __init__(self) -> None:
+
+class PieceWriter:
+    """A background thread that writes queued pieces atomically, so compute never waits on disk.
+
+    Any failure stops the writing: later pieces are dropped rather than written after a hole, and the
+    failure is raised in the calling thread by the next `submit` or by `close`, once. Pieces written
+    before it are whole (each is renamed into place only once complete) and stay for a rerun to resume.
+    """
+
+    def __init__(self, directory: Path, pause_prefix: str = "checkpoint:piece-") -> None:
+        self.directory = directory
+        self.pause_prefix = pause_prefix
         self._queue: queue.Queue[tuple[Path, EmbeddingTable] | None] = queue.Queue()
-        self._error: BaseException | None = None
+        self._failure: tuple[Path, BaseException] | None = None
+        self._reported = False
+        self._written = 0
         self._thread = threading.Thread(target=self._work, name="checkpoint-writer", daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    write_embeddings(*item)
-                except OSError as error:
-                    self._error = error
+            if self._failure is not None:
+                continue
+            try:
+                write_embeddings(*item)
+            except Exception as error:  # OSError from the disk, or anything else: never die silently
+                self._failure = (item[0], error)
+            else:
+                self._written += 1
+                pause_point(f"{self.pause_prefix}{self._written}")
 
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise VirnucproError(f"could not write a checkpoint piece: {self._error}") from self._error
+    def check(self) -> None:
+        """Raise the failure in the calling thread, the first time only."""
+        if self._failure is None or self._reported:
+            return
+        self._reported = True
+        path, error = self._failure
+        raise CheckpointWriteError(
+            f"checkpoint directory {self.directory}: cannot write {path.name}: {describe_os_error(error)}; "
+            f"the {self._written} piece(s) written before it are kept, and a rerun with the same "
+            "--checkpoint-dir resumes from them once the disk has room"
+        ) from error
+
+    @property
+    def failed(self) -> bool:
+        return self._failure is not None
 
     def submit(self, path: Path, table: EmbeddingTable) -> None:
-        self._raise_error()
+        """Queue a piece; raises `CheckpointWriteError` if an earlier piece failed."""
+        self.check()
         self._queue.put((path, table))
 
     def close(self) -> None:
-        """Write everything queued, stop the thread, raise the first failure if any."""
+        """Write everything queued, stop the thread, raise the failure if it was not raised yet."""
         self._queue.put(None)
         self._thread.join()
-        self._raise_error()
+        self.check()

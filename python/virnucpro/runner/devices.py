@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 from virnucpro.errors import InputError
+from virnucpro.filelock import FileLock
 from virnucpro.logging_setup import get_logger
-from virnucpro.runner.filelock import FileLock
 
 log = get_logger("runner.devices")
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 from virnucpro.config import EnvConfig
 from virnucpro.errors import InputError
+from virnucpro.filelock import FileLock
 from virnucpro.runner.devices import (
     CPU_TOKEN_BUDGET,
     GpuSharing,
@@ -21,7 +22,6 @@ from virnucpro.runner.devices import (
     default_token_budget,
     visible_device_ids,
 )
-from virnucpro.runner.filelock import FileLock
 
 
 def choose(spec, tmp_path, count, visible=None, **kwargs):
