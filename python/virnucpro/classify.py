@@ -16,7 +16,8 @@ import numpy as np
 from virnucpro import __version__
 from virnucpro.errors import InputError
 from virnucpro.io.embeddings import EmbeddingTable, read_embeddings
-from virnucpro.io.scores import CLASSIFY_INFO_NAME, SCORES_NAME, write_classify_info, write_scores
+from virnucpro.io.outputs import OutputSet
+from virnucpro.io.scores import CLASSIFY_INFO_NAME, CLASSIFY_LABEL, SCORES_NAME, write_classify_info, write_scores
 from virnucpro.logging_setup import get_logger
 
 _LIST_AT_MOST = 10
@@ -93,6 +94,7 @@ def classify_files(
     """The classify stage: read both embedding files, score, write `outdir/scores.tsv` and `classify.json`.
 
     `classify.json` records the classifier (path, sha256) and the embedding files' metadata, for the report.
+    The two files are one output set (`virnucpro.io.outputs`): they are put in place together or not at all.
 
     Returns:
         The path of `scores.tsv`.
@@ -102,21 +104,22 @@ def classify_files(
     """
     dnabert_path, esm_path, classifier_path = Path(dnabert_path), Path(esm_path), Path(classifier_path)
     outdir = Path(outdir)
-    dnabert = read_embeddings(dnabert_path)
-    esm = read_embeddings(esm_path)
-    scores = classify_tables(dnabert, esm, classifier_path, dnabert_path=dnabert_path, esm_path=esm_path)
-    outdir.mkdir(parents=True, exist_ok=True)
-    write_scores(outdir / SCORES_NAME, scores.ids, scores.probabilities)
-    import torch
+    with OutputSet(outdir, CLASSIFY_LABEL, (SCORES_NAME, CLASSIFY_INFO_NAME)) as outputs:  # a bad outdir fails first
+        dnabert = read_embeddings(dnabert_path)
+        esm = read_embeddings(esm_path)
+        scores = classify_tables(dnabert, esm, classifier_path, dnabert_path=dnabert_path, esm_path=esm_path)
+        write_scores(outputs.temporary(SCORES_NAME), scores.ids, scores.probabilities)
+        import torch
 
-    info = {
-        "virnucpro_version": __version__,
-        "torch_version": torch.__version__,
-        "classifier": {"path": str(classifier_path), "sha256": _sha256(classifier_path)},
-        "dnabert": dnabert.metadata,
-        "esm": esm.metadata,
-        "frames": len(scores.ids),
-    }
-    write_classify_info(outdir / CLASSIFY_INFO_NAME, info)
+        info = {
+            "virnucpro_version": __version__,
+            "torch_version": torch.__version__,
+            "classifier": {"path": str(classifier_path), "sha256": _sha256(classifier_path)},
+            "dnabert": dnabert.metadata,
+            "esm": esm.metadata,
+            "frames": len(scores.ids),
+        }
+        write_classify_info(outputs.temporary(CLASSIFY_INFO_NAME), info)
+        outputs.commit()
     log.info("scored %d frames -> %s", len(scores.ids), outdir / SCORES_NAME)
     return outdir / SCORES_NAME

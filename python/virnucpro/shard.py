@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from virnucpro.errors import InputError
+from virnucpro.io.outputs import OutputSet
 from virnucpro.io.reads import read_reads_bytes
 from virnucpro.logging_setup import get_logger
 
@@ -56,8 +54,9 @@ def shard_file(
     Each read is written as `>ID` and its upper-cased sequence on one line, so a shard's bytes (and name)
     depend only on the reads, not on the input's format (FASTA or FASTQ: qualities are not used), line
     width, case, line endings or compression. Paired reads keep both mates of a pair in one shard. The table
-    `<prefix>.shards.tsv` lists every shard file, its index and its read count. Files appear under their
-    final names only after the whole input was read and validated.
+    `<prefix>.shards.tsv` lists every shard file, its index and its read count. The shards and the table
+    are one output set (`virnucpro.io.outputs`): they appear under their final names together, after the
+    whole input was read and validated, or not at all.
 
     Args:
         input_path: reads: FASTA or FASTQ, plain or gzip, validated as `translate` validates them.
@@ -79,17 +78,11 @@ def shard_file(
     outdir = Path(outdir)
     records = read_reads_bytes(input_path, mate=mate, unique_ids=True)
     first = next(records)  # opens and checks the input before anything is created
-    outdir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".shard-", dir=outdir))
-    try:
+    with OutputSet(outdir, f"shard-{prefix}") as outputs:
         group = 1 if mate is None else 2
-        shards = _write_shards(itertools.chain([first], records), staging, shard_size, prefix, group)
-        _write_table(staging / f"{prefix}.shards.tsv", shards)
-        for shard in shards:
-            os.replace(staging / shard.name, outdir / shard.name)
-        os.replace(staging / f"{prefix}.shards.tsv", outdir / f"{prefix}.shards.tsv")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shards = _write_shards(itertools.chain([first], records), outputs, shard_size, prefix, group)
+        outputs.write_text(f"{prefix}.shards.tsv", _table_text(shards))
+        outputs.commit()
     log.info(
         "%s: %d reads in %d shards of up to %d reads", input_path, sum(s.reads for s in shards), len(shards), shard_size
     )
@@ -102,9 +95,9 @@ def _check_prefix(prefix: str) -> None:
 
 
 def _write_shards(
-    records: Iterable[tuple[str, bytes, int]], staging: Path, shard_size: int, prefix: str, group: int = 1
+    records: Iterable[tuple[str, bytes, int]], outputs: OutputSet, shard_size: int, prefix: str, group: int = 1
 ) -> list[Shard]:
-    """Stream the reads into shard files under `staging`, naming each by its content once complete.
+    """Stream the reads into shard files of the output set, naming each by its content once complete.
 
     A shard closes at `shard_size` reads or, for pairs (`group` 2), at the next whole pair after that.
     """
@@ -113,7 +106,7 @@ def _write_shards(
     try:
         for record_id, sequence, _ in records:
             if writer is None:
-                writer = _ShardWriter(staging, prefix, len(shards) + 1)
+                writer = _ShardWriter(outputs, prefix, len(shards) + 1)
             writer.add(b">%s\n%s\n" % (record_id.encode(), sequence))
             if writer.reads >= shard_size and writer.reads % group == 0:
                 shards.append(writer.close())
@@ -130,10 +123,10 @@ def _write_shards(
 class _ShardWriter:
     """Write one shard to a temporary file while hashing it; `close` renames it to its content name."""
 
-    def __init__(self, staging: Path, prefix: str, index: int) -> None:
-        self.staging, self.prefix, self.index = staging, prefix, index
-        self.path = staging / f"{prefix}.{index:04d}.partial"
-        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+    def __init__(self, outputs: OutputSet, prefix: str, index: int) -> None:
+        self.outputs, self.prefix, self.index = outputs, prefix, index
+        self.partial = f"{prefix}.{index:04d}.partial"
+        self.handle = open(outputs.temporary(self.partial), "wb")  # noqa: SIM115 - closed in close()
         self.digest = hashlib.sha256()
         self.reads = 0
 
@@ -145,10 +138,10 @@ class _ShardWriter:
     def close(self) -> Shard:
         self.handle.close()
         name = f"{self.prefix}.{self.index:04d}.{self.digest.hexdigest()[:12]}.fa"
-        self.path.replace(self.staging / name)
+        self.outputs.rename(self.partial, name)
         return Shard(name, self.index, self.reads)
 
 
-def _write_table(path: Path, shards: list[Shard]) -> None:
+def _table_text(shards: list[Shard]) -> str:
     lines = [SHARDS_HEADER] + [f"{shard.name}\t{shard.index}\t{shard.reads}" for shard in shards]
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"

@@ -153,7 +153,8 @@ def translate_file(
     The two FASTA files hold one line per sequence, the same IDs in the same order (chunk order, then F1 F2
     F3 R1 R2 R3), byte for byte as the published tool wrote them. `chunks.tsv` has one row per chunk of
     every read (a read shorter than one codon is one chunk with 0 frames), so nothing disappears silently.
-    Outputs are written under temporary names and renamed only when the whole input was valid.
+    The three files are one output set (`virnucpro.io.outputs`): written under temporary names, and put in
+    place together only when the whole input was valid.
 
     Args:
         input_path: reads or contigs: FASTA or FASTQ, plain or gzip (`virnucpro.io.reads`).
@@ -172,7 +173,6 @@ def translate_file(
     outdir = Path(outdir)
     records = read_reads_bytes(input_path, mate=mate, unique_ids=True)
     first = next(records)  # opens and checks the input before anything is created
-    outdir.mkdir(parents=True, exist_ok=True)
     summary = TranslateSummary()
     with FramesWriter(outdir) as writer:
         outputs = _Outputs(writer)

@@ -110,6 +110,7 @@ def test_without_keep_intermediates_nothing_else_is_left(tiny_models, reads, kep
     result = _predict(tiny_models, reads, tmp_path, "--threshold", "1.0")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".virnucpro-report.json",  # the report's completion record (docs/reliability.md)
         "contigs.tsv",
         "multiqc",
         "prediction_results.txt",

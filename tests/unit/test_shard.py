@@ -26,7 +26,8 @@ def test_shards_hold_whole_reads_in_order_and_are_named_by_content(tmp_path):
         f"{expected[1]}\t2\t2",
         f"{expected[2]}\t3\t1",
     ]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([*expected, "sample.shards.tsv"])
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted([".virnucpro-shard-sample.json", *expected, "sample.shards.tsv"])
 
 
 def test_names_do_not_depend_on_line_width_case_or_compression(tmp_path):
@@ -43,7 +44,7 @@ def test_cli_with_prefix_and_one_big_shard(tmp_path):
     main(
         ["shard", str(tmp_path / "reads.fa"), "--shard-size", "100", "--outdir", str(tmp_path / "o"), "--prefix", "s1"]
     )
-    names = sorted(p.name for p in (tmp_path / "o").iterdir())
+    names = sorted(p.name for p in (tmp_path / "o").iterdir() if not p.name.startswith("."))
     assert len(names) == 2 and names[0].startswith("s1.0001.") and names[1] == "s1.shards.tsv"
 
 

@@ -13,7 +13,7 @@ import sys
 import click
 
 from virnucpro import __version__
-from virnucpro.errors import VirnucproError
+from virnucpro.errors import VirnucproError, file_system_error
 from virnucpro.logging_setup import configure_logging, get_logger
 
 # subcommand name -> module under virnucpro.cli that defines `command`
@@ -64,14 +64,17 @@ def cli(verbose: int, quiet: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn the package's errors into one line on stderr and an exit code.
 
-    Exit codes: 0 ok, 1 failure, 2 bad usage or bad input (click's usage errors are 2 as well).
+    Exit codes: 0 ok, 1 failure, 2 bad usage or bad input (click's usage errors are 2 as well). A file-system
+    error that the library did not explain is turned into one line here too: exit 2 when the location
+    given cannot be used (read-only, missing, a file where a directory belongs), 1 when the disk failed.
     """
     try:
         cli.main(args=argv, prog_name="virnucpro", standalone_mode=False)
-    except VirnucproError as error:
+    except (VirnucproError, OSError) as error:
         get_logger("cli").debug("error detail", exc_info=True)
-        click.echo(f"virnucpro: error: {error}", err=True)
-        sys.exit(error.exit_code)
+        failure = file_system_error(error) if isinstance(error, OSError) else error
+        click.echo(f"virnucpro: error: {failure}", err=True)
+        sys.exit(failure.exit_code)
     except click.exceptions.Abort:
         click.echo("virnucpro: aborted", err=True)
         sys.exit(130)

@@ -41,6 +41,11 @@ def move_into_place(source: Path, path: Path) -> None:
     _fsync(path.parent)
 
 
+def fsync_directory(directory: Path) -> None:
+    """fsync a directory, so that the renames and creations inside it survive a crash."""
+    _fsync(directory)
+
+
 def _fsync(path: Path) -> None:
     """fsync a file or a directory (Linux and macOS allow opening a directory read-only for this)."""
     handle = os.open(path, os.O_RDONLY)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from virnucpro.errors import InputError
+from virnucpro.io.outputs import check_complete
 
 CHUNKS_NAME = "chunks.tsv"
 CHUNKS_COLUMNS = ("read_id", "read_length", "chunk_id", "chunk_index", "start", "end", "frames_kept")
@@ -54,11 +55,13 @@ def read_chunks(path: str | Path) -> list[Chunk]:
     """Rows of a `chunks.tsv`, columns found by header name.
 
     Raises:
-        InputError: missing file, a missing column or a non-integer count or coordinate (file and line named).
+        InputError: missing file, a missing column or a non-integer count or coordinate (file and line named),
+            or a file that the translate run writing it did not finish (`io.outputs.check_complete`).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: chunks table not found")
+    check_complete(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t") if lines else []
     missing = [c for c in CHUNKS_COLUMNS if c not in header]

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from virnucpro.errors import InputError
+from virnucpro.io.outputs import check_complete
 
 SCORES_NAME = "scores.tsv"
 SCORES_HEADER = "Sequence_ID\tscore1\tscore2"
 CLASSIFY_INFO_NAME = "classify.json"
+CLASSIFY_LABEL = "classify"  # the output set of both files (`virnucpro.io.outputs`)
 
 ScoreRow = tuple[str, str, str]  # frame ID, score1 text, score2 text (float32 reprs as written)
 
@@ -37,11 +39,13 @@ def read_scores(path: str | Path) -> list[ScoreRow]:
     """Rows (frame ID, score1 text, score2 text) of a `scores.tsv`, with the scores checked to be numbers.
 
     Raises:
-        InputError: missing file, wrong header, wrong column count or a non-numeric score (line named).
+        InputError: missing file, wrong header, wrong column count or a non-numeric score (line named), or a
+            file that the classify run writing it did not finish (`io.outputs.check_complete`).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: scores file not found")
+    check_complete(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     if not lines or lines[0] != SCORES_HEADER:
         found = lines[0] if lines else "an empty file"
@@ -69,9 +73,11 @@ def read_classify_info(path: str | Path) -> dict:
     """A `classify.json` record as written.
 
     Raises:
-        InputError: a missing or unreadable file, or one that is not JSON.
+        InputError: a missing or unreadable file, one that is not JSON, or one that the classify run writing
+            it did not finish.
     """
     try:
+        check_complete(path)
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: not a readable classify record ({error})") from error

@@ -12,6 +12,7 @@ from pathlib import Path
 from virnucpro.config import get_env_config
 from virnucpro.errors import InputError
 from virnucpro.io.chunks import read_chunks
+from virnucpro.io.outputs import OutputSet, check_can_create_directory
 from virnucpro.io.scores import read_classify_info, read_scores
 from virnucpro.logging_setup import get_logger
 from virnucpro.report.compatible import HIGHEST_NAME, PREDICTIONS_NAME, highest_score_text, predictions_text
@@ -48,6 +49,7 @@ REPORT_FILES = (
     SUMMARY_NAME,
     HTML_NAME,
 )
+REPORT_LABEL = "report"  # the output set of the report files (`virnucpro.io.outputs`)
 
 
 def write_report(
@@ -69,7 +71,8 @@ def write_report(
     Args:
         scores_paths: `scores.tsv` files of the classify stage.
         chunks_paths: `chunks.tsv` files of the translate stage (together they list every input read).
-        outdir: output directory (created).
+        outdir: output directory (created); the files are one output set (`virnucpro.io.outputs`), so a
+            run that stops never leaves new files beside old ones.
         threshold: P(virus) at or above which a read, and a chunk of a contig, is called `virus`.
         sample: the name shown in the summary and page.
         chunk_length: the translate stage's chunk length, checked against the chunks tables (None: read
@@ -89,6 +92,7 @@ def write_report(
     """
     check_threshold(threshold)
     regions.check()
+    check_can_create_directory(outdir)  # a bad --outdir fails before anything is read
     scores = [row for path in scores_paths for row in read_scores(path)]
     chunks = [chunk for path in chunks_paths for chunk in read_chunks(path)]
     reads = group_reads(chunks)
@@ -131,7 +135,8 @@ def write_report(
 
 
 def _write_files(outdir: Path, files: dict[str, str]) -> None:
-    """Write every report file; the one place they are written, so one mechanism can cover them all."""
-    for name, text in files.items():
-        (outdir / name).parent.mkdir(parents=True, exist_ok=True)
-        (outdir / name).write_text(text, encoding="utf-8", newline="\n")
+    """Write every report file as one output set: all of them appear together, or none is replaced."""
+    with OutputSet(outdir, REPORT_LABEL, files) as outputs:
+        for name, text in files.items():
+            outputs.write_text(name, text)
+        outputs.commit()

@@ -27,9 +27,11 @@ def test_a_zero_byte_frame_file_holds_no_frame(tmp_path):
 def test_translate_outputs_appear_only_on_commit(tmp_path):
     with FramesWriter(tmp_path) as writer:
         writer.write(b">a_chunk_1F1\nATGG\n", b">a_chunk_1F1\nM\n", "a\t4\ta_chunk_1\t1\t0\t4\t1\n")
-        assert not any(path.exists() for path in writer.final)
+        assert not any((tmp_path / name).exists() for name in FramesWriter.NAMES)
         writer.commit()
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["chunks.tsv", "nucleotide.fa", "protein.faa"]
+    visible = sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith("."))
+    assert visible == ["chunks.tsv", "nucleotide.fa", "protein.faa"]
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == [".virnucpro-translate.json"]
     assert (tmp_path / "chunks.tsv").read_text() == f"{CHUNKS_HEADER}\na\t4\ta_chunk_1\t1\t0\t4\t1\n"
 
 
