@@ -2,7 +2,8 @@
 
 Inputs are read and checked before the model is loaded; the model runs through `AsyncInferenceRunner`;
 with a checkpoint directory the run resumes from the pieces a killed run left, and the output file is
-always rebuilt whole from pieces plus new work, written under a temporary name and renamed.
+always rebuilt whole from pieces plus new work, written under a temporary name and renamed. Every
+location it writes is checked before the model is loaded, and the free space before computing.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import torch
 from virnucpro import __version__
 from virnucpro.config import EnvConfig, get_env_config
 from virnucpro.errors import InputError
-from virnucpro.io.embeddings import EmbeddingTable, write_embeddings
+from virnucpro.io.embeddings import EmbeddingTable, save_embeddings
 from virnucpro.io.fasta import FastaRecord
 from virnucpro.io.frames import read_frames
+from virnucpro.io.outputs import OutputSet, check_free_space, check_writable_directory
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
 from virnucpro.models.kinds import MODEL_ALPHABETS, MODEL_KINDS
@@ -60,33 +62,40 @@ def embed_file(
     env: EnvConfig | None = None,
     progress_bar: bool | None = None,
     gpu_sharing: GpuSharing | None = None,
+    keep_checkpoints: bool = False,
 ) -> RunMetrics:
     """Embed every record of a frame FASTA and write the vectors, rows in input order.
 
     Args:
         input_path: `protein.faa` for esm2, `nucleotide.fa` for dnabert-s (plain or gzip).
-        output_path: the embedding file to write (`virnucpro.io.embeddings` format).
+        output_path: the embedding file to write (`virnucpro.io.embeddings` format), in an existing directory.
         model_kind: "esm2" or "dnabert-s".
         model: a checkpoint path or hub name (see `virnucpro.models.loading.load_embedding_model`).
         device: "auto", "cpu", "cuda" or "cuda:N"; auto and cuda lock a free GPU when there is a choice,
             cuda fails when no GPU is visible (see `virnucpro.runner.devices`).
         token_budget: tokens per packed batch (default: from free memory on CUDA, 512 on CPU; at least the
             longest sequence).
-        checkpoint_dir: where to keep resumable pieces (None: no checkpoints).
+        checkpoint_dir: where to keep resumable pieces (None: no checkpoints); created if missing.
         checkpoint_every: write a piece after this many new sequences.
         checkpoint_interval: ... or after this many seconds, whichever comes first.
-        metrics_path: write run metrics as JSON here.
+        metrics_path: write run metrics as JSON here (an existing directory).
         env: runtime settings (default: the process's `VIRNUCPRO_*` variables).
         progress_bar: force the progress bar on or off (default: when stderr is a terminal).
         gpu_sharing: GPU lock directory and budget (default: `VIRNUCPRO_DEVICE_LOCK_DIR`, no budget).
+        keep_checkpoints: keep the pieces after the output is written (`predict` removes them once its
+            report is written, so that a rerun after a later kill finds this model's work done).
 
     Returns:
         The run's metrics.
 
     Raises:
-        InputError: bad kind, input file, device or settings.
+        InputError: bad kind, input file (one of the other model's alphabet included), device or settings; an
+            output, metrics or checkpoint location that cannot be written (all checked before the model
+            is loaded).
         Interrupted: SIGTERM/SIGINT; finished work was saved to checkpoints (exit code 143/130).
-        VirnucproError: NaN/Inf outputs, a sequence too large for the device, a locked checkpoint.
+        VirnucproError: NaN/Inf outputs, a sequence too large for the device, a locked checkpoint, too
+            little free space for the output (checked before computing), a disk that fails while writing
+            (the checkpoint pieces written so far are kept).
     """
     started = time.monotonic()
     env = env or get_env_config()
@@ -99,21 +108,26 @@ def embed_file(
         checkpoint_interval=checkpoint_interval,
     )
     records = read_frames(input_path, MODEL_ALPHABETS[model_kind])
+    output_path = Path(output_path)
+    _check_locations(checkpoint_dir, metrics_path)
     sharing = gpu_sharing or GpuSharing(default_lock_dir(env.device_lock_dir))
-    # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
-    choice = choose_device(device, sharing=sharing, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
-    try:
-        with stop_on_signals() as stop:
-            loaded, load_s = _load_model(model_kind, model, choice.device, env)
-            if token_budget is None:
-                # no tokenizer makes more tokens than letters + 2 special ones (ESM-2: exactly that)
-                longest = max((len(r.sequence) + 2 for r in records), default=0)
-                budget = default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype, longest)
-                settings = dataclasses.replace(settings, token_budget=budget)
-            stage = _Stage(records, loaded, settings, stop, progress_bar)
-            metrics = stage.embed_and_write(Path(output_path), checkpoint_dir)
-    finally:
-        choice.release()
+    with OutputSet(output_path.parent, output_path.name, [output_path.name], create=False) as output:
+        # CUDA_VISIBLE_DEVICES is the scheduler's variable, not ours: read here, at the stage's edge.
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        choice = choose_device(device, sharing=sharing, cuda_visible_devices=visible)
+        try:
+            with stop_on_signals() as stop:
+                loaded, load_s = _load_model(model_kind, model, choice.device, env)
+                check_free_space(output_path.parent, _output_bytes(records, loaded.embedding_dim), "the output")
+                if token_budget is None:
+                    # no tokenizer makes more tokens than letters + 2 special ones (ESM-2: exactly that)
+                    longest = max((len(r.sequence) + 2 for r in records), default=0)
+                    budget = default_token_budget(loaded.device, loaded.embedding_dim, loaded.dtype, longest)
+                    settings = dataclasses.replace(settings, token_budget=budget)
+                stage = _Stage(records, loaded, settings, stop, progress_bar)
+                metrics = stage.embed_and_write(output, checkpoint_dir, keep_checkpoints=keep_checkpoints)
+        finally:
+            choice.release()
     metrics.model_load_s = load_s
     metrics.wall_s = time.monotonic() - started
     log.info(
@@ -127,6 +141,19 @@ def embed_file(
     if metrics_path is not None:
         metrics.write_json(metrics_path)
     return metrics
+
+
+def _check_locations(checkpoint_dir: str | Path | None, metrics_path: str | Path | None) -> None:
+    """Refuse a checkpoint or metrics location that cannot be written, before any model is loaded."""
+    if checkpoint_dir is not None:
+        check_writable_directory(checkpoint_dir, option="--checkpoint-dir")
+    if metrics_path is not None:
+        check_writable_directory(Path(metrics_path).parent, create=False, option="--metrics")
+
+
+def _output_bytes(records: Sequence[FastaRecord], dim: int) -> int:
+    """About how large the embedding file of `records` will be: the vectors, the IDs and a header."""
+    return len(records) * dim * 4 + sum(len(r.id.encode()) + 1 for r in records) + 4096
 
 
 class _Stage:
@@ -146,10 +173,12 @@ class _Stage:
         self.stop = stop
         self.progress_bar = progress_bar
 
-    def embed_and_write(self, output_path: Path, checkpoint_dir: str | Path | None) -> RunMetrics:
-        """Run (resuming from `checkpoint_dir` if given), write the output whole, then drop the pieces.
+    def embed_and_write(
+        self, output: OutputSet, checkpoint_dir: str | Path | None, *, keep_checkpoints: bool = False
+    ) -> RunMetrics:
+        """Run (resuming from `checkpoint_dir` if given), commit the output file, then drop the pieces.
 
-        The pieces are kept when anything fails before the output is on disk.
+        The pieces are kept when anything fails before the output is on disk, and with `keep_checkpoints`.
         """
         provenance = Provenance.of(self.records, self.model)
         store = _open_checkpoints(checkpoint_dir, provenance) if checkpoint_dir else None
@@ -162,13 +191,18 @@ class _Stage:
         try:
             result = runner.run(self.records)
             table = EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=provenance.metadata())
-            write_embeddings(output_path, table)
+            save_embeddings(output.temporary(output.names[0]), table)
+            output.commit()
         except BaseException:
             if store is not None:
                 store.close()
             raise
         if store is not None:
-            store.remove()
+            result.metrics.checkpoints = str(store.directory)
+            if keep_checkpoints:
+                store.close()
+            else:
+                store.remove()
         return result.metrics
 
 

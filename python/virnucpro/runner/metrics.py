@@ -8,6 +8,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from virnucpro.io.atomic import write_text_atomically
+
 
 @dataclass
 class RunMetrics:
@@ -26,6 +28,8 @@ class RunMetrics:
         model_load_s, compute_s, wall_s: seconds loading the model, inside forward passes and result
             collection, and for the whole stage.
         peak_rss_bytes: peak resident memory of the process; `peak_device_bytes` of the CUDA allocator.
+        checkpoints: the checkpoint directory of this input and model ("" without checkpoints); removed
+            after a successful run unless the caller keeps it.
     """
 
     sequences: int = 0
@@ -47,6 +51,7 @@ class RunMetrics:
     model_kind: str = ""
     backend: str = ""
     precision: str = ""
+    checkpoints: str = ""
 
     @property
     def fill_ratio(self) -> float:
@@ -57,8 +62,8 @@ class RunMetrics:
         return {**asdict(self), "fill_ratio": round(self.fill_ratio, 6)}
 
     def write_json(self, path: str | Path) -> None:
-        """Write the metrics as pretty JSON (keys sorted) to `path`."""
-        Path(path).write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
+        """Write the metrics as pretty JSON (keys sorted) to `path`, atomically."""
+        write_text_atomically(Path(path), json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def peak_rss_bytes() -> int:
