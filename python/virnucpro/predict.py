@@ -1,27 +1,35 @@
 """`virnucpro predict`: the whole chain in one process, calling the same stage functions as the pipeline.
 
-translate -> embed (DNABERT-S) -> embed (ESM-2) -> classify -> report. Intermediate files go to a temporary
-directory inside `outdir`, removed at the end unless `keep_intermediates` is set (then `outdir/intermediates`).
+translate -> embed (DNABERT-S) -> embed (ESM-2) -> classify -> report. Intermediate files go to the working
+folder `outdir/.virnucpro-work`, removed at the end unless `keep_intermediates` is set (then
+`outdir/intermediates`). Embedding checkpoints go to `outdir/checkpoints` unless another directory is given,
+and both models' pieces stay until the report is written: rerunning the same command after a kill redoes
+the cheap translation, reuses every finished embedding and continues the unfinished one. A lock in `outdir`
+keeps two runs from sharing it, which is what makes removing a killed run's working folder safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from virnucpro.io.outputs import check_writable_directory, locked_directory
 from virnucpro.io.sniff import sniff
 from virnucpro.logging_setup import get_logger
 from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_ALPHABETS
 from virnucpro.report.contigs import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, RegionSettings
 from virnucpro.report.reads import DEFAULT_THRESHOLD, check_threshold
+from virnucpro.runner.settings import DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_S, RunnerSettings
 from virnucpro.translate import DEFAULT_AMBIGUOUS
 
 log = get_logger("predict")
 INTERMEDIATES = "intermediates"
+WORK = ".virnucpro-work"  # the working folder; a killed run's is removed by the next run into the same outdir
+CHECKPOINTS = "checkpoints"  # the default checkpoint directory inside outdir
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,9 @@ class PredictSettings:
         classifier: classifier file (published .pth, state dict or converted .safetensors).
         device: "auto", "cpu", "cuda" or "cuda:N" for both embedding models.
         token_budget: tokens per packed batch (None: the embed stage's default).
-        checkpoint_dir: resumable embedding pieces live here (None: no checkpoints).
+        checkpoint_dir: resumable embedding pieces live here, one folder per model (None: `outdir/checkpoints`).
+        checkpoint_every: write a piece after this many new sequences.
+        checkpoint_interval: ... or after this many seconds, whichever comes first.
         threshold: P(virus) at or above which a read is called virus.
         sample: name shown in the summary and page (None: the reads file name).
         ambiguous: "drop" (published) or "x" for codons with other letters than ACGT.
@@ -51,6 +61,8 @@ class PredictSettings:
     device: str = "auto"
     token_budget: int | None = None
     checkpoint_dir: Path | None = None
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL_S
     threshold: float = DEFAULT_THRESHOLD
     sample: str | None = None
     ambiguous: str = DEFAULT_AMBIGUOUS
@@ -91,18 +103,47 @@ def predict_file(
             trained_for,
             settings.chunk_length,
         )
-    outdir.mkdir(parents=True, exist_ok=True)
-    if settings.keep_intermediates:
-        return _run_stages(reads, mate, outdir, outdir / INTERMEDIATES, settings)
-    work = Path(tempfile.mkdtemp(prefix=".virnucpro-work-", dir=outdir))
-    try:
-        return _run_stages(reads, mate, outdir, work, settings)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    # the checkpoint cadence is checked now, not after translating
+    RunnerSettings(1, checkpoint_every=settings.checkpoint_every, checkpoint_interval=settings.checkpoint_interval)
+    with locked_directory(outdir, "predict"):
+        checkpoints = check_writable_directory(
+            settings.checkpoint_dir or outdir / CHECKPOINTS, option="--checkpoint-dir"
+        )
+        work = outdir / (INTERMEDIATES if settings.keep_intermediates else WORK)
+        _remove_working_folders(outdir)
+        try:
+            summary, pieces = _run_stages(reads, mate, outdir, work, settings, checkpoints)
+        finally:
+            if not settings.keep_intermediates:
+                shutil.rmtree(work, ignore_errors=True)
+        _remove_checkpoints(pieces, checkpoints, default=settings.checkpoint_dir is None)
+    return summary
 
 
-def _run_stages(reads: Path, mate: str | Path | None, outdir: Path, work: Path, settings: PredictSettings) -> dict:
-    """translate, embed twice, classify, report; intermediates under `work`, report files under `outdir`."""
+def _remove_working_folders(outdir: Path) -> None:
+    """Delete the working folders that killed runs left in `outdir` (ours: we hold the outdir's lock)."""
+    for folder in outdir.glob(f"{WORK}*"):
+        log.info("%s: removing the working folder of an interrupted run", folder)
+        shutil.rmtree(folder)
+
+
+def _remove_checkpoints(pieces: list[Path], root: Path, *, default: bool) -> None:
+    """Delete this run's checkpoint pieces once the report is written, and the default folder if empty."""
+    for directory in pieces:
+        shutil.rmtree(directory, ignore_errors=True)
+    for folder in [*(root / kind for kind in (DNABERT_S, ESM2)), *([root] if default else [])]:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: other runs' pieces are never touched
+
+
+def _run_stages(
+    reads: Path, mate: str | Path | None, outdir: Path, work: Path, settings: PredictSettings, checkpoints: Path
+) -> tuple[dict, list[Path]]:
+    """translate, embed twice, classify, report; intermediates under `work`, report files under `outdir`.
+
+    Returns:
+        The report summary, and the checkpoint folders the embeddings kept (removed by the caller).
+    """
     from virnucpro.classify import classify_files
     from virnucpro.io.chunks import CHUNKS_NAME
     from virnucpro.io.scores import CLASSIFY_INFO_NAME, SCORES_NAME, write_scores
@@ -113,17 +154,17 @@ def _run_stages(reads: Path, mate: str | Path | None, outdir: Path, work: Path, 
     translated = translate_file(
         reads, frames_dir, chunk_length=settings.chunk_length, ambiguous=settings.ambiguous, mate=mate
     )
-    provenance = []
+    provenance, pieces = [], []
     if translated.frames == 0:
         log.warning("%s: no read has a frame without a stop codon; nothing to embed", reads)
         classify_dir.mkdir(parents=True, exist_ok=True)
         write_scores(classify_dir / SCORES_NAME, [], np.empty((0, 2), dtype=np.float32))
     else:
-        dnabert_out = _embed(frames_dir, work, DNABERT_S, settings)
-        esm_out = _embed(frames_dir, work, ESM2, settings)
+        dnabert_out = _embed(frames_dir, work, DNABERT_S, settings, checkpoints, pieces)
+        esm_out = _embed(frames_dir, work, ESM2, settings, checkpoints, pieces)
         classify_files(dnabert_out, esm_out, settings.classifier, classify_dir)
         provenance.append(classify_dir / CLASSIFY_INFO_NAME)
-    return write_report(
+    summary = write_report(
         [classify_dir / SCORES_NAME],
         [frames_dir / CHUNKS_NAME],
         outdir,
@@ -135,6 +176,7 @@ def _run_stages(reads: Path, mate: str | Path | None, outdir: Path, work: Path, 
         run=_run_record(reads, mate),
         provenance_paths=provenance,
     )
+    return summary, pieces
 
 
 def _regions(settings: PredictSettings) -> RegionSettings:
@@ -149,20 +191,29 @@ def _run_record(reads: Path, mate: str | Path | None) -> dict[str, str]:
     return run
 
 
-def _embed(frames_dir: Path, work: Path, kind: str, settings: PredictSettings) -> Path:
-    """One embed stage run on the frame file `kind` reads; checkpoints go to a per-model folder."""
+def _embed(
+    frames_dir: Path, work: Path, kind: str, settings: PredictSettings, checkpoints: Path, pieces: list[Path]
+) -> Path:
+    """One embed stage run on the frame file `kind` reads; checkpoints go to a per-model folder and stay.
+
+    Side effect: appends the checkpoint folder the run used to `pieces`.
+    """
     from virnucpro.embed import embed_file
     from virnucpro.io.embeddings import embeddings_name
     from virnucpro.io.frames import FRAME_FILES
 
     output = work / embeddings_name(kind)
-    embed_file(
+    metrics = embed_file(
         frames_dir / FRAME_FILES[MODEL_ALPHABETS[kind]],
         output,
         model_kind=kind,
         model={DNABERT_S: settings.dnabert, ESM2: settings.esm}[kind],
         device=settings.device,
         token_budget=settings.token_budget,
-        checkpoint_dir=settings.checkpoint_dir / kind if settings.checkpoint_dir is not None else None,
+        checkpoint_dir=checkpoints / kind,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_interval=settings.checkpoint_interval,
+        keep_checkpoints=True,
     )
+    pieces.append(Path(metrics.checkpoints))
     return output

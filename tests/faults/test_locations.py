@@ -107,6 +107,25 @@ def test_a_bad_location_is_one_line_and_exit_2_before_any_work(inputs, capsys, c
     assert error_line(err) == f"virnucpro: error: {message.format(t=inputs)}"
 
 
+def predict(tmp_path, models, outdir, *extra):
+    return [
+        *("predict", tmp_path / "reads.fa", "--chunk-length", 300, "--dnabert", models.dnabert_s),
+        *("--esm", models.esm2, "--classifier", models.classifier, "--outdir", outdir, "--device", "cpu", *extra),
+    ]
+
+
+@pytest.mark.parametrize("option", ["--outdir", "--checkpoint-dir"])
+def test_predict_checks_its_directories_before_translating(inputs, tiny_models, capsys, option):
+    outdir = inputs / "afile" if option == "--outdir" else inputs / "out"
+    extra = ["--checkpoint-dir", inputs / "afile"] if option == "--checkpoint-dir" else []
+    code, err = run(predict(inputs, tiny_models, outdir, *extra), capsys)
+    assert code == 2
+    assert error_line(err).endswith(f"{inputs}/afile: exists and is not a directory")
+    assert "translate" not in err  # nothing ran
+    if option == "--checkpoint-dir":
+        assert hidden(outdir) == [] and visible(outdir) == []
+
+
 def read_only_cases(base: Path, models) -> dict[str, list]:
     """Commands that write into the read-only directory `base` (its subfolder `sub` exists)."""
     t = base.parent
@@ -124,6 +143,7 @@ def read_only_cases(base: Path, models) -> dict[str, list]:
         "embed --output": embed(t, output=base / "o.safetensors"),
         "embed --checkpoint-dir": embed(t, "--checkpoint-dir", base / "ck"),
         "embed --metrics": embed(t, "--metrics", base / "m.json"),
+        "predict --outdir": predict(t, models, base / "p"),
     }
 
 

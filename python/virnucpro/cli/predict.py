@@ -27,7 +27,25 @@ _DEFAULTS = {field.name: field.default for field in dataclasses.fields(PredictSe
 @click.option("--device", default=_DEFAULTS["device"], show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--token-budget", type=click.IntRange(min=1), default=None, help="Tokens per packed batch.")
 @click.option(
-    "--checkpoint-dir", type=click.Path(path_type=Path), default=None, help="Keep resumable embedding pieces here."
+    "--checkpoint-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keep resumable embedding pieces here; rerunning the same command after a kill continues "
+    "[default: OUTDIR/checkpoints].",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS["checkpoint_every"],
+    show_default=True,
+    help="Write a checkpoint piece after this many new sequences.",
+)
+@click.option(
+    "--checkpoint-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_DEFAULTS["checkpoint_interval"],
+    show_default=True,
+    help="... or after this many seconds, whichever comes first.",
 )
 @click.option(
     "--threshold", default=_DEFAULTS["threshold"], show_default=True, type=click.FloatRange(0, 1), help="P(virus) call."
