@@ -6,11 +6,13 @@ is on disk (`VIRNUCPRO_PAUSE_AT=checkpoint:esm2:piece-2`), so DNABERT-S has fini
 
 from __future__ import annotations
 
+import logging
 import re
 
+from virnucpro.embed import embed_file
 from virnucpro.io.embeddings import read_embeddings
 
-from tests.faults.helpers import Paused, virnucpro, visible, write_reads
+from tests.faults.helpers import Paused, virnucpro, visible, write_proteins, write_reads
 
 RESUMED = re.compile(r"virnucpro.runner: resumed (\d+) of (\d+) sequences from (\d+) checkpoint piece")
 REPORT = [
@@ -62,3 +64,18 @@ def test_predict_killed_after_a_piece_continues_on_the_same_command(tiny_models,
         expected = (tmp_path / "ref" / name).read_bytes().replace(bytes(tmp_path / "ref"), bytes(out))
         assert (out / name).read_bytes() == expected, name
     assert visible(out) == sorted([*REPORT, "multiqc"])  # pieces and working folder are gone once the report is written
+
+
+def test_checkpoint_folders_of_another_input_are_named_in_the_log(tiny_models, tmp_path, caplog):
+    common = {"model_kind": "esm2", "model": str(tiny_models.esm2), "device": "cpu", "token_budget": 512}
+    first = write_proteins(tmp_path / "a.faa", 60, seed=1)
+    embed_file(first, tmp_path / "a.safetensors", **common, checkpoint_dir=tmp_path / "ck", keep_checkpoints=True)
+    (old,) = (tmp_path / "ck").iterdir()
+    changed = write_proteins(tmp_path / "b.faa", 60, seed=2)
+    with caplog.at_level(logging.WARNING, logger="virnucpro"):
+        embed_file(changed, tmp_path / "b.safetensors", **common, checkpoint_dir=tmp_path / "ck")
+    (message,) = [r.getMessage() for r in caplog.records if "checkpoint folder(s)" in r.getMessage()]
+    assert message.startswith(f"{tmp_path / 'ck'} holds 1 checkpoint folder(s) of other inputs, models or settings")
+    assert f"{old.name} (" in message and "A changed input leaves its old folder behind" in message
+    assert message.endswith(f"rm -r {tmp_path / 'ck'}/<folder>")
+    assert [p.name for p in (tmp_path / "ck").iterdir()] == [old.name]  # named, never deleted

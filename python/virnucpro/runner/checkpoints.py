@@ -84,6 +84,7 @@ class CheckpointStore:
             )
         for stale in self.directory.glob(".*.tmp"):
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
+        _report_other_folders(self.directory)
         description = self.directory / "fingerprint.json"
         if not description.exists():
             write_text_atomically(
@@ -205,6 +206,32 @@ class CheckpointStore:
         except CheckpointWriteError as error:
             log.warning("%s (the output is complete; the pieces are removed anyway)", error)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _report_other_folders(directory: Path) -> None:
+    """Log the other fingerprint folders beside `directory`, with their size and how to remove them.
+
+    A changed input (or model, or setting) gets a new fingerprint, so its old folder is never read again
+    and would stay unnoticed. The log cannot tell an orphan from the folder of a killed run that its rerun
+    will resume, or of another input running at the same moment, so it lists them and leaves the choice.
+    """
+    others = sorted(p for p in directory.parent.iterdir() if p != directory and (p / "fingerprint.json").is_file())
+    if not others:
+        return
+    sizes = [sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) for folder in others]
+    shown = ", ".join(f"{folder.name} ({size / 1e6:.1f} MB)" for folder, size in zip(others[:5], sizes, strict=False))
+    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+    log.warning(
+        "%s holds %d checkpoint folder(s) of other inputs, models or settings (%.1f MB): %s%s. A changed input "
+        "leaves its old folder behind and nothing reads it again; a killed run's folder is resumed when that "
+        "run is repeated. Remove the ones no run will repeat: rm -r %s/<folder>",
+        directory.parent,
+        len(others),
+        sum(sizes) / 1e6,
+        shown,
+        more,
+        directory.parent,
+    )
 
 
 def _rejection_reason(error: Exception) -> str:
