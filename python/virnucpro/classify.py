@@ -19,6 +19,7 @@ from virnucpro.io.embeddings import EmbeddingTable, read_embeddings
 from virnucpro.io.outputs import OutputSet
 from virnucpro.io.scores import CLASSIFY_INFO_NAME, CLASSIFY_LABEL, SCORES_NAME, write_classify_info, write_scores
 from virnucpro.logging_setup import get_logger
+from virnucpro.models.kinds import DNABERT_S, ESM2, MODEL_KINDS
 
 _LIST_AT_MOST = 10
 
@@ -48,8 +49,11 @@ def join_features(dnabert: EmbeddingTable, esm: EmbeddingTable, dnabert_path: Pa
     """Feature rows [DNABERT-S | ESM-2] in the DNABERT-S table's order, joined by frame ID.
 
     Raises:
-        InputError: duplicate IDs in either file, or IDs present on one side only (listed).
+        InputError: a file of the other model (`check_model_kind`), duplicate IDs in either file, or IDs
+            present on one side only (listed).
     """
+    check_model_kind(dnabert, dnabert_path, DNABERT_S)
+    check_model_kind(esm, esm_path, ESM2)
     _check_unique(dnabert, dnabert_path)
     _check_unique(esm, esm_path)
     esm_row = {frame_id: row for row, frame_id in enumerate(esm.ids)}
@@ -68,15 +72,39 @@ def join_features(dnabert: EmbeddingTable, esm: EmbeddingTable, dnabert_path: Pa
     return np.concatenate([dnabert.vectors, esm_vectors], axis=1).astype(np.float32, copy=False)
 
 
+def check_model_kind(table: EmbeddingTable, path: Path, kind: str) -> None:
+    """Refuse an embedding file that another model made (the two files swapped, or a wrong file).
+
+    Both models' widths add up to the classifier's input either way round, so only the file's own header
+    can tell a swap; a file without `model_kind` was not made by `virnucpro embed` and is refused too.
+
+    Raises:
+        InputError: naming the file, what it was given as, and what its header says.
+    """
+    found = table.metadata.get("model_kind")
+    if found is None:
+        raise InputError(
+            f"{path}: the header does not say which model made these embeddings (no model_kind); give the "
+            f"{kind} file that `virnucpro embed --model-kind {kind}` writes"
+        )
+    if found != kind:
+        swapped = " (were the DNABERT-S and ESM-2 files swapped?)" if found in MODEL_KINDS else ""
+        raise InputError(f"{path}: holds {found} embeddings, but was given as the {kind} embeddings{swapped}")
+
+
 def classify_tables(
     dnabert: EmbeddingTable, esm: EmbeddingTable, classifier_path: Path, *, dnabert_path: Path, esm_path: Path
 ) -> FrameScores:
-    """Score the frames of two embedding tables with a classifier file (loaded safely, eval mode)."""
+    """Score the frames of two embedding tables with a classifier file (loaded safely, eval mode).
+
+    Raises:
+        InputError: a file of the wrong model, IDs that do not match, or widths the classifier does not take.
+    """
     from virnucpro.models.classifier import check_feature_dims, load_classifier, predict_proba
 
+    features = join_features(dnabert, esm, dnabert_path, esm_path)  # checks the model kinds and the IDs first
     loaded = load_classifier(classifier_path)
     check_feature_dims(loaded, dnabert.vectors.shape[1], esm.vectors.shape[1])
-    features = join_features(dnabert, esm, dnabert_path, esm_path)
     return FrameScores(ids=list(dnabert.ids), probabilities=predict_proba(loaded.model, features))
 
 
@@ -100,7 +128,8 @@ def classify_files(
         The path of `scores.tsv`.
 
     Raises:
-        InputError: unreadable inputs, IDs that do not match, or a classifier of the wrong input width.
+        InputError: unreadable inputs, an embedding file of the other model (a swap), IDs that do not match
+            (any order is fine), or a classifier of the wrong input width.
     """
     dnabert_path, esm_path, classifier_path = Path(dnabert_path), Path(esm_path), Path(classifier_path)
     outdir = Path(outdir)

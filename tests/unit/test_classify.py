@@ -15,6 +15,8 @@ from virnucpro.models.classifier import MLPClassifier
 from virnucpro.models.tiny_checkpoints import save_as_original, write_test_classifier
 
 IDS = ["r1_chunk_1F1", "r1_chunk_1R2", "r2_chunk_1F3", "r2_chunk_2F1", "r3_chunk_1R1"]
+# the headers `virnucpro embed` writes say which model made the file; classify checks them
+DNABERT, ESM = {"model_kind": "dnabert-s"}, {"model_kind": "esm2"}
 
 
 @pytest.fixture
@@ -22,9 +24,9 @@ def inputs(tmp_path):
     rng = np.random.default_rng(3)
     dnabert = rng.normal(size=(5, 6)).astype(np.float32)
     esm = rng.normal(size=(5, 10)).astype(np.float32)
-    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable(IDS, dnabert))
+    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable(IDS, dnabert, DNABERT))
     shuffled = [4, 2, 0, 3, 1]  # the ESM-2 file lists the same frames in another order
-    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable([IDS[i] for i in shuffled], esm[shuffled]))
+    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable([IDS[i] for i in shuffled], esm[shuffled], ESM))
     write_test_classifier(tmp_path / "c.pth", input_dim=16, seed=5, hidden_dim=16)
     return tmp_path, np.concatenate([dnabert, esm], axis=1)
 
@@ -57,8 +59,8 @@ def test_float_text_is_the_shortest_float32_repr(tmp_path):
     ids = ["a_chunk_1F1", "a_chunk_1F2", "a_chunk_1F3"]
     dnabert = np.array([[0.0], [0.0], [0.0]], dtype=np.float32)
     esm = np.array([[np.log(3.0)], [200.0], [0.0]], dtype=np.float32)
-    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable(ids, dnabert))
-    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable(ids, esm))
+    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable(ids, dnabert, DNABERT))
+    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable(ids, esm, ESM))
     out = classify_files(tmp_path / "d.safetensors", tmp_path / "e.safetensors", tmp_path / "c.pth", tmp_path)
     rows = read_scores(out)
     # softmax(0, ln 3) = (0.25, 0.75) up to float32 rounding; the text is the short float32 repr, not float64's
@@ -73,7 +75,7 @@ def test_ids_on_one_side_only_are_listed(inputs):
     rng = np.random.default_rng(0)
     write_embeddings(
         tmp_path / "e2.safetensors",
-        EmbeddingTable([*IDS[:3], "r9_chunk_1F1"], rng.normal(size=(4, 10)).astype(np.float32)),
+        EmbeddingTable([*IDS[:3], "r9_chunk_1F1"], rng.normal(size=(4, 10)).astype(np.float32), ESM),
     )
     with pytest.raises(InputError) as error:
         classify_files(tmp_path / "d.safetensors", tmp_path / "e2.safetensors", tmp_path / "c.pth", tmp_path / "o")
@@ -85,10 +87,10 @@ def test_ids_on_one_side_only_are_listed(inputs):
 def test_duplicate_ids_and_wrong_width_are_refused(inputs):
     tmp_path, _ = inputs
     rng = np.random.default_rng(0)
-    write_embeddings(tmp_path / "dup.safetensors", EmbeddingTable([*IDS, IDS[0]], rng.normal(size=(6, 6))))
+    write_embeddings(tmp_path / "dup.safetensors", EmbeddingTable([*IDS, IDS[0]], rng.normal(size=(6, 6)), DNABERT))
     with pytest.raises(InputError, match="duplicate frame IDs: r1_chunk_1F1"):
         classify_files(tmp_path / "dup.safetensors", tmp_path / "e.safetensors", tmp_path / "c.pth", tmp_path / "o")
-    write_embeddings(tmp_path / "wide.safetensors", EmbeddingTable(IDS, rng.normal(size=(5, 7))))
+    write_embeddings(tmp_path / "wide.safetensors", EmbeddingTable(IDS, rng.normal(size=(5, 7)), DNABERT))
     with pytest.raises(InputError, match=r"expects 16 features, but the embeddings give 7 DNABERT-S \+ 10 ESM-2"):
         classify_files(tmp_path / "wide.safetensors", tmp_path / "e.safetensors", tmp_path / "c.pth", tmp_path / "o")
 
@@ -105,8 +107,8 @@ def test_cli_writes_scores_and_reports_errors_with_exit_code_2(inputs):
 
 
 def test_a_shard_without_frames_gives_a_header_only_scores_file(tmp_path):
-    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable([], np.zeros((0, 6), np.float32)))
-    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable([], np.zeros((0, 10), np.float32)))
+    write_embeddings(tmp_path / "d.safetensors", EmbeddingTable([], np.zeros((0, 6), np.float32), DNABERT))
+    write_embeddings(tmp_path / "e.safetensors", EmbeddingTable([], np.zeros((0, 10), np.float32), ESM))
     write_test_classifier(tmp_path / "c.pth", input_dim=16, seed=0, hidden_dim=8)
     out = classify_files(tmp_path / "d.safetensors", tmp_path / "e.safetensors", tmp_path / "c.pth", tmp_path / "o")
     assert out.read_text() == "Sequence_ID\tscore1\tscore2\n"

@@ -90,4 +90,6 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
     vectors = tensors["embeddings"]
     if len(ids) != count or vectors.shape[0] != count:
         raise InputError(f"{path}: header says {count} rows, found {len(ids)} IDs and {vectors.shape[0]} vectors")
+    if vectors.ndim != 2 or metadata.get("dim", str(vectors.shape[-1])) != str(vectors.shape[-1]):
+        raise InputError(f"{path}: header says vectors of width {metadata.get('dim')}, found shape {vectors.shape}")
     return EmbeddingTable(ids=ids, vectors=vectors, metadata=metadata)

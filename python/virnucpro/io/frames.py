@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from virnucpro.errors import InputError
 from virnucpro.io.chunks import CHUNKS_HEADER, CHUNKS_NAME
 from virnucpro.io.fasta import FastaRecord, read_fasta
 from virnucpro.io.outputs import OutputSet, check_complete
@@ -46,14 +47,60 @@ def read_frames(path: str | Path, kind: str) -> list[FastaRecord]:
     record, not an error, so such a shard flows through the stages like any other.
 
     Raises:
-        InputError: any problem `read_fasta` reports (a bad letter, a duplicate ID, a truncated file), or a
-            file that the translate run writing it did not finish (`io.outputs.check_complete`).
+        InputError: any problem `read_fasta` reports (a bad letter, a duplicate ID, a truncated file), a file
+            of the other alphabet (`check_alphabet`), or a file that the translate run writing it did not
+            finish (`io.outputs.check_complete`).
     """
     path = Path(path)
     check_complete(path)
     if path.is_file() and path.stat().st_size == 0:
         return []
-    return list(read_fasta(path, kind=kind))
+    records = list(read_fasta(path, kind=kind))
+    check_alphabet(path, records, kind)
+    return records
+
+
+# Letters of both alphabets: A C G T (U, N) are nucleotides and also amino acids, so a file of the wrong
+# kind passes the letter check. What gives it away is the mix: a real protein frame uses about twenty
+# letters, a nucleotide frame almost only these.
+NUCLEOTIDE_LETTERS = "ACGTUN"
+_KEEP_OTHERS = str.maketrans("", "", NUCLEOTIDE_LETTERS)
+# The decision needs enough letters to be safe (30 random amino acids are all A C G T U N with probability
+# about 1e-18) and no more than a prefix: a frame file is one kind from start to end.
+_DECIDE_AFTER, _DECIDE_WITHIN = 30, 100_000
+
+
+def check_alphabet(path: Path, records: list[FastaRecord], kind: str) -> None:
+    """Refuse a frame file of the other alphabet: nucleotides given as proteins, or proteins as nucleotides.
+
+    Judged on the first 100,000 letters (all of them in a smaller file) once there are at least 30: a
+    protein file whose letters are all A C G T U N, or a nucleotide file where other letters are the
+    majority, is the other kind. `kind` "any" is not checked.
+
+    Raises:
+        InputError: naming the file, what it looks like and which file was expected.
+    """
+    if kind not in FRAME_FILES:
+        return
+    letters = others = 0
+    for record in records:
+        letters += len(record.sequence)
+        others += len(record.sequence.translate(_KEEP_OTHERS))
+        if letters >= _DECIDE_WITHIN or (kind == "protein" and others):
+            break
+    if letters < _DECIDE_AFTER:
+        return
+    if kind == "protein" and others == 0:
+        raise InputError(
+            f"{path}: every letter is one of {' '.join(NUCLEOTIDE_LETTERS)}: these are nucleotides, but proteins "
+            f"were expected (ESM-2 embeds the proteins, {PROTEIN_NAME}; DNABERT-S the nucleotides, {NUCLEOTIDE_NAME})"
+        )
+    if kind == "nucleotide" and others * 2 > letters:
+        raise InputError(
+            f"{path}: {others} of the first {letters} letters are not {' '.join(NUCLEOTIDE_LETTERS)}: these are "
+            f"proteins, but nucleotides were expected (DNABERT-S embeds the nucleotides, {NUCLEOTIDE_NAME}; "
+            f"ESM-2 the proteins, {PROTEIN_NAME})"
+        )
 
 
 class FramesWriter:

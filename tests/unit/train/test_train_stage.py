@@ -26,10 +26,16 @@ TRAIN_ARGS += ["--test-fraction", "0.25", "--validation-fraction", "0.2", "--chu
 def _write_inputs(tmp_path, seed):
     ids, dnabert, esm, labels = synthetic_frames(records_per_class=60, seed=seed)
     half = len(ids) // 2  # two pairs of files, the ESM-2 ones in reverse order: rows are joined by ID
-    write_embeddings(tmp_path / "d1.safetensors", EmbeddingTable(ids[:half], dnabert[:half]))
-    write_embeddings(tmp_path / "e1.safetensors", EmbeddingTable(ids[:half][::-1], esm[:half][::-1]))
-    write_embeddings(tmp_path / "d2.safetensors", EmbeddingTable(ids[half:], dnabert[half:]))
-    write_embeddings(tmp_path / "e2.safetensors", EmbeddingTable(ids[half:], esm[half:]))
+    write_embeddings(
+        tmp_path / "d1.safetensors", EmbeddingTable(ids[:half], dnabert[:half], {"model_kind": "dnabert-s"})
+    )
+    write_embeddings(
+        tmp_path / "e1.safetensors", EmbeddingTable(ids[:half][::-1], esm[:half][::-1], {"model_kind": "esm2"})
+    )
+    write_embeddings(
+        tmp_path / "d2.safetensors", EmbeddingTable(ids[half:], dnabert[half:], {"model_kind": "dnabert-s"})
+    )
+    write_embeddings(tmp_path / "e2.safetensors", EmbeddingTable(ids[half:], esm[half:], {"model_kind": "esm2"}))
     rows = ["record_id\tlabel"] + [f"{r}\t{'virus' if v else 'others'}" for r, v in labels.items()]
     (tmp_path / "labels.tsv").write_text("\n".join(rows) + "\n")
     return ids, np.concatenate([dnabert, esm], axis=1), labels
