@@ -86,6 +86,9 @@ def read_embeddings(path: str | Path) -> EmbeddingTable:
     if "embeddings" not in tensors or "ids" not in tensors or "count" not in metadata:
         raise InputError(f"{path}: not a virnucpro embedding file (expected tensors 'embeddings' and 'ids')")
     count = int(metadata["count"])
+    encoded = tensors["ids"].tobytes()
+    if b"\t" in encoded or b"\r" in encoded or b" " in encoded:  # they would break the TSV files made of them
+        raise InputError(f"{path}: an ID holds a tab, a space or a carriage return; IDs are single words")
     ids = decode_ids(tensors["ids"], count)
     vectors = tensors["embeddings"]
     if len(ids) != count or vectors.shape[0] != count:
