@@ -100,7 +100,7 @@ class _FailingWrites:
 )
 def test_any_failure_of_the_piece_writer_stops_the_run(tiny_models, tmp_path, monkeypatch, error, reason):
     """The same path as the tmpfs test with an injected error, so it runs everywhere, with every error kind."""
-    frames = write_proteins(tmp_path / "protein.faa", 400)
+    frames = write_proteins(tmp_path / "protein.faa", 200)
     monkeypatch.setattr(checkpoints_module, "write_embeddings", _FailingWrites(3, error))
     with pytest.raises(CheckpointWriteError) as raised:
         embed_file(
@@ -124,17 +124,17 @@ def test_any_failure_of_the_piece_writer_stops_the_run(tiny_models, tmp_path, mo
 
 
 def test_pieces_written_before_a_failure_give_the_same_vectors_on_resume(tiny_models, tmp_path, monkeypatch):
-    frames = write_proteins(tmp_path / "protein.faa", 300)
+    frames = write_proteins(tmp_path / "protein.faa", 200)
     common = {"model_kind": "esm2", "model": str(tiny_models.esm2), "device": "cpu", "token_budget": 512}
     embed_file(frames, tmp_path / "ref.safetensors", **common, progress_bar=False)
-    failing = _FailingWrites(4, OSError(errno.ENOSPC, "No space left on device"))
+    failing = _FailingWrites(3, OSError(errno.ENOSPC, "No space left on device"))
     monkeypatch.setattr(checkpoints_module, "write_embeddings", failing)
     with pytest.raises(CheckpointWriteError):
         embed_file(frames, tmp_path / "o.safetensors", **common, checkpoint_dir=tmp_path / "ck", checkpoint_every=EVERY)
     monkeypatch.undo()
     count, rows = check_pieces(next((tmp_path / "ck").iterdir()))
     metrics = embed_file(frames, tmp_path / "o.safetensors", **common, checkpoint_dir=tmp_path / "ck")
-    assert count == 3 and metrics.resumed == rows
+    assert count == 2 and metrics.resumed == rows
     reference, resumed = read_embeddings(tmp_path / "ref.safetensors"), read_embeddings(tmp_path / "o.safetensors")
     assert resumed.ids == reference.ids
     assert np.array_equal(resumed.vectors, reference.vectors)

@@ -227,7 +227,8 @@ def test_a_full_disk_fails_the_report_with_exit_1_and_replaces_nothing(tmp_path,
         code, err = run(report_args(*big, out), capsys)
         assert code == 1
         line = error_line(err)
-        assert "No space left on device (ENOSPC)" in line and f"nothing in {out} was replaced" in line
+        assert line.startswith(f"virnucpro: error: {out}/")  # the report file being written, by its final name
+        assert ": cannot write: No space left on device (ENOSPC)" in line and f"nothing in {out} was replaced" in line
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no truncated or temporary file
 
 
@@ -248,8 +249,11 @@ def test_a_write_that_fails_midway_replaces_nothing(tmp_path, capsys, monkeypatc
 
     monkeypatch.setattr(OutputSet, "write_text", fails_on_the_third)
     code, err = run(report_args(*big, out), capsys)
-    assert code == 1 and "No space left on device (ENOSPC)" in error_line(err)
-    assert f"nothing in {out} was replaced" in error_line(err)
+    assert code == 1
+    assert error_line(err) == (
+        f"virnucpro: error: {out / 'reads.tsv'}: cannot write: No space left on device (ENOSPC); "
+        f"nothing in {out} was replaced"
+    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

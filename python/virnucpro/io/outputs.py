@@ -138,8 +138,12 @@ class OutputSet:
 
     def write_text(self, name: str, text: str) -> None:
         """Write `name` as UTF-8 text with LF line ends."""
-        with open(self.temporary(name), "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        temporary = self.temporary(name)
+        try:
+            with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        except OSError as error:  # a failed write() does not say which file; the message should
+            raise OSError(error.errno, error.strerror, str(temporary)) from error
 
     def rename(self, old: str, new: str) -> None:
         """Give a file of the set, already written, another final name (shards are named by content)."""
@@ -219,7 +223,11 @@ class OutputSet:
             outcome = f"the {self.label} outputs in {self.directory} are incomplete; run {self.label} again"
         else:
             outcome = f"nothing in {self.directory} was replaced"
-        failure = file_system_error(error)
+        named = {str(self._temporary_path(name)): str(self.directory / name) for name in self.names}
+        written = os.fsdecode(error.filename) if error.filename is not None else ""
+        # name the output by its final name, or the directory when the error does not say which file
+        error = OSError(error.errno, error.strerror, named.get(written, written or str(self.directory)))
+        failure = file_system_error(error, "cannot write" if written else f"cannot write the {self.label} outputs")
         return type(failure)(f"{failure}; {outcome}")
 
 
