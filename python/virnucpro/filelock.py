@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from pathlib import Path
 
 
@@ -44,7 +45,7 @@ class FileLock:
                 break
             os.close(fd)  # its holder removed the file while we waited for it: lock the new one
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()} on {socket.gethostname()}\n".encode())
         self._fd = fd
         return True
 
@@ -58,7 +59,10 @@ class FileLock:
         return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
     def holder(self) -> str:
-        """The process ID written by the current holder, for messages ('' when unknown)."""
+        """`PID on HOST` as written by the current holder, for messages ('' when unknown).
+
+        The host matters where the directory is on a shared file system and the holder is a job elsewhere.
+        """
         try:
             return self.path.read_text().strip()
         except OSError:

@@ -9,6 +9,7 @@ that rerunning the stage removes the leftovers and leaves exactly what a clean r
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from virnucpro.errors import InputError
@@ -84,6 +85,21 @@ def test_translate_killed_before_any_rename_leaves_the_old_set_usable(translated
     rerun = translate(reads, out, 300)
     assert rerun.returncode == 0 and "removed 3 temporary file(s)" in rerun.log
     assert leftovers(out) == [] and visible(out) == TRANSLATED
+
+
+def test_a_second_run_into_the_same_directory_stops_at_once_naming_the_first(translated, tmp_path):
+    reads, clean, out = translated
+    first = translate(reads, out, 300, "translate:written", tmp_path / "first.log")  # holds the lock, paused
+    second = translate(reads, out, 500)
+    assert second.returncode == 1
+    holder = f"process {first.process.pid} on {socket.gethostname()}"
+    assert second.error_line == (
+        f"virnucpro: error: {out}: another virnucpro run ({holder}) is writing the translate outputs here; "
+        "wait for it to finish or write elsewhere"
+    )
+    assert first.resume().returncode == 0  # the first run is undisturbed and writes its set
+    assert all((out / name).read_bytes() == (clean / name).read_bytes() for name in TRANSLATED)
+    assert hidden(out) == [".virnucpro-translate.json"]
 
 
 def test_a_file_changed_after_its_stage_wrote_it_is_refused(translated):

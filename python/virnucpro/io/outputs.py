@@ -248,9 +248,8 @@ def take_lock(lock: FileLock, directory: Path, label: str) -> None:
     except OSError as error:
         raise file_system_error(error, f"cannot write into {directory}") from error
     if not acquired:
-        holder = lock.holder()
         raise VirnucproError(
-            f"{directory}: another virnucpro run (process {holder or 'unknown'}) is writing the {label} outputs "
+            f"{directory}: another virnucpro run (process {lock.holder() or 'unknown'}) is writing the {label} outputs "
             "here; wait for it to finish or write elsewhere"
         )
 

@@ -79,8 +79,9 @@ class CheckpointStore:
         self._lock = FileLock(self.directory / ".lock")
         if not self._lock.try_acquire():
             raise VirnucproError(
-                f"{self.directory}: another run is writing checkpoints for the same input and model "
-                "(its lock is held); wait for it to finish or give this run another --checkpoint-dir"
+                f"{self.directory}: another run (process {self._lock.holder() or 'unknown'}) is writing "
+                "checkpoints for the same input and model; wait for it to finish or give this run another "
+                "--checkpoint-dir"
             )
         for stale in self.directory.glob(".*.tmp"):
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it

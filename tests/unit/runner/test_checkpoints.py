@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 
 import numpy as np
 import pytest
@@ -154,8 +156,10 @@ def test_two_pieces_claiming_the_same_id_keep_only_the_first(tmp_path):
 
 def test_a_second_writer_of_the_same_fingerprint_is_refused(tmp_path):
     first = store(tmp_path)
-    with pytest.raises(VirnucproError, match="another run is writing checkpoints for the same input and model"):
+    with pytest.raises(VirnucproError) as refused:
         store(tmp_path)
+    holder = f"process {os.getpid()} on {socket.gethostname()}"
+    assert f"{first.directory}: another run ({holder}) is writing checkpoints for the same input" in str(refused.value)
     first.close()
     store(tmp_path).close()  # free again once the first run let go
     store(tmp_path, fingerprint_of({"other": "x"})).close()  # another fingerprint never conflicts
