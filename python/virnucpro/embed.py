@@ -29,8 +29,8 @@ from virnucpro.logging_setup import get_logger
 from virnucpro.models.base import EmbeddingModel
 from virnucpro.models.kinds import MODEL_ALPHABETS, MODEL_KINDS
 from virnucpro.models.precision import dtype_name
-from virnucpro.runner.async_runner import AsyncInferenceRunner
-from virnucpro.runner.checkpoints import CheckpointStore, fingerprint_of
+from virnucpro.runner.async_runner import AsyncInferenceRunner, RunResult
+from virnucpro.runner.checkpoints import CheckpointStore, CheckpointWriteError, fingerprint_of
 from virnucpro.runner.devices import (
     CPU_TOKEN_BUDGET,
     GpuSharing,
@@ -188,6 +188,7 @@ class _Stage:
         runner = AsyncInferenceRunner(
             self.model, settings, checkpoints=store, stop=self.stop, progress_bar=self.progress_bar
         )
+        result = None
         try:
             result = runner.run(self.records)
             table = EmbeddingTable(ids=result.ids, vectors=result.vectors, metadata=provenance.metadata())
@@ -195,7 +196,7 @@ class _Stage:
             output.commit()
         except BaseException:
             if store is not None:
-                store.close()
+                _keep_finished_work(store, result)
             raise
         if store is not None:
             result.metrics.checkpoints = str(store.directory)
@@ -204,6 +205,19 @@ class _Stage:
             else:
                 store.remove()
         return result.metrics
+
+
+def _keep_finished_work(store: CheckpointStore, result: RunResult | None) -> None:
+    """After a failure: save the rows no piece holds yet (the output write failed), then let the store go.
+
+    A piece that cannot be written now is logged, not raised: the failure being raised is the one to report.
+    """
+    try:
+        if result is not None and result.unsaved and not store.failed:
+            store.save([result.ids[r] for r in result.unsaved], result.vectors[result.unsaved])
+        store.close()
+    except CheckpointWriteError as error:
+        log.warning("%s", error)
 
 
 def _load_model(kind: str, model: str, device: torch.device, env: EnvConfig) -> tuple[EmbeddingModel, float]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class VirnucproError(Exception):
@@ -57,3 +60,17 @@ def describe_os_error(error: BaseException) -> str:
         name = errno.errorcode.get(error.errno, str(error.errno))
         return f"{error.strerror or error} ({name})"
     return str(error) or type(error).__name__
+
+
+@contextmanager
+def naming_file(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Give an OSError raised without a file name (a failed `write()` or `close()`) the name of `path`.
+
+    A full disk fails the write call, whose error carries no name; the message must still say which file.
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from error

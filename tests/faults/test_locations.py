@@ -7,14 +7,28 @@ up later fails the write, replaces nothing and leaves no partial file under any 
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
 
 import pytest
+import virnucpro.embed as embed_module
 from virnucpro.cli import main
+from virnucpro.embed import embed_file
+from virnucpro.errors import VirnucproError
 from virnucpro.io.outputs import OutputSet
 
-from tests.faults.helpers import fill, hidden, read_only, tmpfs, visible, write_proteins, write_reads
+from tests.faults.helpers import (
+    Paused,
+    fill,
+    hidden,
+    read_only,
+    tmpfs,
+    virnucpro,
+    visible,
+    write_proteins,
+    write_reads,
+)
 
 
 def run(argv: list, capsys) -> tuple[int, str]:
@@ -266,6 +280,41 @@ def test_a_full_disk_during_translate_leaves_no_output_and_no_temporary_file(tmp
         assert list((disk / "t").iterdir()) == []
 
 
+class _FillsUp(io.BufferedWriter):
+    """A file handle on a disk that fills after `room` bytes: the write fails with ENOSPC and no file name."""
+
+    room = 20_000
+
+    def write(self, data) -> int:
+        type(self).room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(data)
+
+
+def test_a_failing_translate_write_is_also_tested_without_a_mount(tmp_path, capsys, monkeypatch):
+    """Twin of the tmpfs test, replacing an older set: the third file's handle runs out of room."""
+    reads, out = write_reads(tmp_path / "reads.fa", 1500), tmp_path / "t"
+    assert run(["translate", reads, "--chunk-length", 500, "--outdir", out], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_open = OutputSet.open
+
+    def open_on_a_small_disk(self, name):
+        handle = real_open(self, name)
+        if name == "chunks.tsv":
+            handle = self._handles[-1] = _FillsUp(handle.detach())  # the set closes it as its own
+        return handle
+
+    monkeypatch.setattr(OutputSet, "open", open_on_a_small_disk)
+    code, err = run(["translate", reads, "--chunk-length", 300, "--outdir", out], capsys)
+    assert code == 1
+    assert error_line(err) == (
+        f"virnucpro: error: {out}: cannot write the translate outputs: No space left on device (ENOSPC); "
+        f"nothing in {out} was replaced"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old set, whole; no temporary file
+
+
 def test_embed_refuses_to_start_when_its_output_cannot_fit(tiny_models, tmp_path, capsys):
     frames = write_proteins(tmp_path / "protein.faa", 3000)  # 3000 x 64 floats: about 0.8 MB
     with tmpfs(tmp_path / "disk", "512k") as disk:
@@ -275,6 +324,60 @@ def test_embed_refuses_to_start_when_its_output_cannot_fit(tiny_models, tmp_path
     line = error_line(err)
     assert f"{disk}: the output needs about 0.8 MB but only" in line and "is free" in line
     assert "embedded" not in err  # refused before computing
+
+
+def embed_to(models, frames, output, checkpoints):
+    return [
+        *("embed", "--model-kind", "esm2", "--model", models.esm2, "--input", frames, "--output", output),
+        *("--device", "cpu", "--token-budget", 512, "--checkpoint-dir", checkpoints, "--checkpoint-every", 50),
+    ]
+
+
+def test_a_disk_that_fills_while_embedding_fails_the_write_and_keeps_every_vector(tiny_models, tmp_path):
+    """The free-space check passed, then another program filled the disk: the output write fails."""
+    frames = write_proteins(tmp_path / "protein.faa", 1000)  # an output of about 0.3 MB
+    assert virnucpro(*embed_to(tiny_models, frames, tmp_path / "ref.safetensors", tmp_path / "c0")).returncode == 0
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        output = disk / "e.safetensors"
+        paused = Paused(
+            "checkpoint:esm2:piece-1", *embed_to(tiny_models, frames, output, tmp_path / "ck"), log=tmp_path / "log"
+        )
+        fill(disk, leave=50_000)
+        failed = paused.resume()
+        assert failed.returncode == 1, failed.log
+        assert failed.error_line == (
+            f"virnucpro: error: {output}: cannot write: No space left on device (ENOSPC); "
+            f"nothing in {disk} was replaced"
+        )
+        assert visible(disk) == ["filler"] and hidden(disk) == []  # no partial file under any name
+        (disk / "filler").unlink()
+        rerun = virnucpro(*embed_to(tiny_models, frames, output, tmp_path / "ck"))
+        assert rerun.returncode == 0, rerun.log
+        assert "resumed 1000 of 1000 sequences" in rerun.log  # every computed vector was kept in a piece
+        assert output.read_bytes() == (tmp_path / "ref.safetensors").read_bytes()
+
+
+def test_a_failed_output_write_is_also_tested_without_a_mount(tiny_models, tmp_path, monkeypatch):
+    """Twin of the tmpfs test: the output file's write raises ENOSPC halfway."""
+    frames = write_proteins(tmp_path / "protein.faa", 120)
+    real = embed_module.save_embeddings
+
+    def half_then_full(path, table):
+        path.write_bytes(b"half a file")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(embed_module, "save_embeddings", half_then_full)
+    common = {"model_kind": "esm2", "model": str(tiny_models.esm2), "device": "cpu", "token_budget": 512}
+    with pytest.raises(VirnucproError) as raised:
+        embed_file(frames, tmp_path / "o.safetensors", **common, checkpoint_dir=tmp_path / "ck", checkpoint_every=50)
+    assert str(raised.value) == (
+        f"{tmp_path / 'o.safetensors'}: cannot write: No space left on device (ENOSPC); "
+        f"nothing in {tmp_path} was replaced"
+    )
+    assert raised.value.exit_code == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["ck", "protein.faa"]
+    monkeypatch.setattr(embed_module, "save_embeddings", real)
+    metrics = embed_file(frames, tmp_path / "o.safetensors", **common, checkpoint_dir=tmp_path / "ck")
+    assert (metrics.resumed, metrics.computed) == (120, 0)
 
 
 def test_the_free_space_check_is_also_tested_without_a_mount(tiny_models, tmp_path, capsys, monkeypatch):

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from virnucpro import __version__
-from virnucpro.errors import InputError, VirnucproError, describe_os_error, file_system_error
+from virnucpro.errors import InputError, VirnucproError, describe_os_error, file_system_error, naming_file
 from virnucpro.filelock import FileLock
 from virnucpro.io.atomic import fsync_directory
 from virnucpro.logging_setup import get_logger
@@ -139,11 +139,8 @@ class OutputSet:
     def write_text(self, name: str, text: str) -> None:
         """Write `name` as UTF-8 text with LF line ends."""
         temporary = self.temporary(name)
-        try:
-            with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-        except OSError as error:  # a failed write() does not say which file; the message should
-            raise OSError(error.errno, error.strerror, str(temporary)) from error
+        with naming_file(temporary), open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
 
     def rename(self, old: str, new: str) -> None:
         """Give a file of the set, already written, another final name (shards are named by content)."""

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from virnucpro.errors import naming_file
+
 # numpy dtype -> the format's dtype code (only the ones the package stores).
 _DTYPE_CODES = {
     np.dtype("float64"): "F64",
@@ -72,7 +74,7 @@ def write_tensor_file(
     """
     arrays = {name: _little_endian(array) for name, array in tensors.items()}
     header = header_bytes(arrays, metadata)
-    with open(path, "wb") as handle:
+    with naming_file(path), open(path, "wb") as handle:
         handle.write(header)
         for name in layout(arrays):
             if arrays[name].nbytes:

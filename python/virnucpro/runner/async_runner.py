@@ -43,11 +43,16 @@ class Record(Protocol):
 
 @dataclass
 class RunResult:
-    """The run's output: `vectors[i]` belongs to `ids[i]`, in input order."""
+    """The run's output: `vectors[i]` belongs to `ids[i]`, in input order.
+
+    `unsaved` lists the rows computed since the last checkpoint piece: a caller whose output write fails
+    saves them (`CheckpointStore.save`), so that no computed vector is lost.
+    """
 
     ids: list[str]
     vectors: np.ndarray
     metrics: RunMetrics
+    unsaved: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +120,7 @@ class AsyncInferenceRunner:
         finally:
             batches.close()
             self._finalize(state, wall_start)
-        return RunResult([r.id for r in records], state.vectors, state.metrics)
+        return RunResult([r.id for r in records], state.vectors, state.metrics, unsaved=state.unsaved)
 
     def _new_state(self, records: Sequence[Record]) -> _RunState:
         """Fresh state: an output matrix in input order and an all-false done mask."""
