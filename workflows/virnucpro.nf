@@ -42,8 +42,9 @@ workflow VIRNUCPRO {
 
     //
     // MODULE: embed the frames, one EMBED module for both models; checkpoints live outside the tasks' own
-    // directories, keyed by shard content, so a task rerun by -resume or by a retry (in a new work or
-    // scratch directory, maybe on another machine) continues where the killed one stopped
+    // directories, one folder per sample, shard and content, so a task rerun by -resume or by a retry (in a
+    // new work or scratch directory, maybe on another machine) continues where the killed one stopped, and
+    // two samples with the same reads never share one
     //
     EMBED_DNABERT(
         TRANSLATE.out.nucleotide.map { meta, frames -> [meta, frames, checkpointDir(checkpoint_root, meta, 'dnabert-s')] },
@@ -115,8 +116,8 @@ workflow VIRNUCPRO {
     versions    // channel: versions.yml of every task
 }
 
-// One [meta, shard] item per shard file `<sample>.<index>.<sha256 prefix>.fa`; the index orders shards and
-// the content hash keys their checkpoints.
+// One [meta, shard] item per shard file `<sample>.<index>.<sha256 prefix>.fa`; the index orders shards, and
+// the file's name without `.fa` names the task's checkpoint folder.
 def shardItems(meta, files) {
     def shard_files = files instanceof List ? files : [files]
     return shard_files.collect { shard_file ->
@@ -128,9 +129,10 @@ def shardItems(meta, files) {
     }
 }
 
-// <root>/<shard fingerprint>/<model kind>, or '' (no checkpoints) when there is no root.
+// <root>/<sample>.<shard index>.<shard fingerprint>/<model kind> (the shard file's name: one task's own
+// folder, found again by its retries), or '' (no checkpoints) when there is no root.
 def checkpointDir(root, meta, kind) {
-    return root ? "${root}/${meta.fingerprint}/${kind}".toString() : ''
+    return root ? "${root}/${meta.id}.${meta.fingerprint}/${kind}".toString() : ''
 }
 
 // [meta, scores files, chunks files, classify records] of one sample with the lists in shard order.

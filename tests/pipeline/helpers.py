@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ def multiqc_tables(outdir: Path) -> dict[str, dict[str, dict[str, str]]]:
 
 
 RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences")
-# checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
+# <checkpoint root>/<sample>.<shard index>.<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
 EMBED_PROCESS = {"dnabert-s": "EMBED_DNABERT", "esm2": "EMBED_ESM"}
 
 # every process of a test-profile run, with its number of tasks (one sample, one shard of the 45 reads)
@@ -202,26 +203,64 @@ def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = 
     assert summaries[0] == summaries[1], sample
 
 
-def signal_task_processes(
-    launch_dir: Path, matches: Callable[[str], bool], signum: int, *, under: Path | None = None
-) -> list[Path]:
-    """Send `signum` to this run's `virnucpro` task processes (working directory under its work/, or under
-    `under`, such as a scratch directory) that match on their command line; returns their working
-    directories (empty when there was none)."""
-    under = under or launch_dir / "work"
-    sent = []
+@dataclass(frozen=True)
+class TaskProcess:
+    """A `virnucpro` process of a pipeline task: its ID, working directory and state (`T`: stopped)."""
+
+    pid: int
+    cwd: Path
+    state: str
+
+
+def task_processes(under: Path, matches: Callable[[str], bool]) -> list[TaskProcess]:
+    """The `virnucpro` processes whose working directory is under `under` and whose command line matches."""
+    found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             cwd = Path(os.readlink(proc / "cwd"))
-        except OSError:
-            continue
+            state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
         if cwd.is_relative_to(under) and "virnucpro" in cmdline and matches(cmdline):
-            os.kill(int(proc.name), signum)
-            sent.append(cwd)
+            found.append(TaskProcess(int(proc.name), cwd, state))
+    return found
+
+
+def signal_task_processes(
+    launch_dir: Path, matches: Callable[[str], bool], signum: int, *, under: Path | None = None
+) -> list[Path]:
+    """Send `signum` to this run's `virnucpro` task processes (working directory under its work/, or under
+    `under`, such as a scratch directory) that match on their command line; returns their working
+    directories (empty when there was none)."""
+    sent = []
+    for task in task_processes(under or launch_dir / "work", matches):
+        os.kill(task.pid, signum)
+        sent.append(task.cwd)
     return sent
+
+
+def wait_for_stopped_tasks(
+    pipeline: subprocess.Popen, launch_dir: Path, matches: Callable[[str], bool], count: int
+) -> list[TaskProcess]:
+    """Wait until `count` matching task processes of the run have stopped themselves (`VIRNUCPRO_PAUSE_AT`).
+
+    Waits for that event, not for a length of time: the loop ends when the tasks are stopped, or fails
+    the test at once when the run ends first, with its console output. The deadline only bounds a hang.
+    """
+    deadline = time.monotonic() + 900
+    while True:
+        stopped = [task for task in task_processes(launch_dir / "work", matches) if task.state == "T"]
+        if len(stopped) >= count:
+            return stopped
+        console = launch_dir / "console.log"
+        if pipeline.poll() is not None:
+            raise AssertionError(f"the run ended before {count} tasks stopped:\n{console.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(stopped)} of {count} tasks stopped in 15 minutes:\n{console.read_text()}")
+        time.sleep(0.2)
 
 
 def embed_command(kind: str) -> Callable[[str], bool]:

@@ -70,7 +70,7 @@ def test_kill_whole_run_during_embedding_then_resume(
     for process_name in ("CHECK_INPUT", "MAKE_TEST_MODELS", "SHARD", "TRANSLATE"):
         assert found[process_name] == ["CACHED"], (process_name, found)
     rows = {row["process"].split(":")[-1]: row for row in resumed.trace()}
-    # work/virnucpro-checkpoints/<shard fingerprint>/<model kind>/<run fingerprint>/piece-*.safetensors
+    # work/virnucpro-checkpoints/<sample>.<shard index>.<shard fingerprint>/<model kind>/<run fingerprint>/piece-*
     rerun = rows[EMBED_PROCESS[piece.parts[-3]]]
     assert rerun["status"] == "COMPLETED"
     assert Path(rerun["workdir"]) not in killed, "the rerun must happen in a new work directory"

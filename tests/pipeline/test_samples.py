@@ -6,6 +6,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +17,19 @@ import pytest
 
 from tests.pipeline.helpers import (
     DEMO_READS,
+    RESULT_FILES,
+    TEST_PROFILE_TASKS,
     NextflowRun,
+    checkpoint_pieces,
+    comparable_summary,
+    embed_command,
+    fasta_ids,
     multiqc_tables,
     run_pipeline,
     split_demo_reads,
+    start_pipeline,
     statuses,
+    wait_for_stopped_tasks,
 )
 
 pytestmark = pytest.mark.pipeline
@@ -96,6 +107,46 @@ def test_fastq_and_paired_fastq_samples(nextflow_bin: str, nxf_home: Path, tmp_p
     for sample, reads in (("single", 4), ("paired", 6)):
         outcomes = tables["multiqc_virnucpro_reads_plot"][sample]
         assert sum(int(n) for n in outcomes.values()) == int(tables["multiqc_general_stats"][sample]["reads"]) == reads
+
+
+def test_one_fasta_listed_twice_embeds_both_samples_at_once(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """Two samples with the same reads: both ESM-2 tasks hold their checkpoint folders at the same moment.
+
+    Each ESM-2 task stops itself once its first checkpoint piece is on disk (`VIRNUCPRO_PAUSE_AT`), holding
+    its folder's lock; the test waits until both have stopped, so both ran at once, then lets them go on.
+    The executor is given more CPUs than the test profile's tasks could ask for, so no task waits for a
+    slot meanwhile. With folders keyed by content alone, the second task failed on the first one's lock.
+    """
+    shutil.copy(DEMO_READS, tmp_path / "reads.fa")
+    (tmp_path / "samples.csv").write_text("sample,fasta\nfirst,reads.fa\nsecond,reads.fa\n")
+    (tmp_path / "wide.config").write_text("executor {\n    cpus = 8\n    memory = 32.GB\n}\n")
+    args = ("-profile", "test", "--input", "samples.csv", "-c", "wide.config")
+    pause = {"VIRNUCPRO_PAUSE_AT": "checkpoint:esm2:piece-1"}
+    pipeline = start_pipeline(nextflow_bin, nxf_home, tmp_path, *args, env=pause)
+    try:
+        stopped = wait_for_stopped_tasks(pipeline, tmp_path, embed_command("esm2"), count=2)
+        # <root>/<sample>.0001.<content hash>/esm2/<run fingerprint>/piece-000001.safetensors: one folder each
+        folders = sorted(piece.parents[2].name for piece in checkpoint_pieces(tmp_path, "esm2"))
+        assert [name.rsplit(".", 2)[0] for name in folders] == ["first", "second"], folders
+        for task in stopped:
+            os.kill(task.pid, signal.SIGCONT)
+        assert pipeline.wait(timeout=900) == 0, (tmp_path / "console.log").read_text()
+    finally:
+        if pipeline.poll() is None:
+            os.killpg(pipeline.pid, signal.SIGKILL)
+            pipeline.wait()
+    run = NextflowRun(tmp_path, tmp_path / "results", 0, (tmp_path / "console.log").read_text())
+    assert {process: set(found) for process, found in statuses(run).items()} == {
+        process: {"COMPLETED"} for process in TEST_PROFILE_TASKS
+    }
+    read_ids = fasta_ids(DEMO_READS)
+    first, second = run.outdir / "first", run.outdir / "second"
+    assert [row.split("\t")[0] for row in (first / "reads.tsv").read_text().splitlines()[1:]] == read_ids
+    for name in RESULT_FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    summaries = [comparable_summary(folder / "summary.json") for folder in (first, second)]
+    assert [summary.pop("sample") for summary in summaries] == ["first", "second"]
+    assert summaries[0] == summaries[1]
 
 
 def failed_check(run: NextflowRun) -> str:
