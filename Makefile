@@ -31,8 +31,10 @@ demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
 		--checkpoint_dir results/demo/checkpoints -ansi-log false
 
+# Two tiers, both in CI: the default suite, then the tests that guard data but take longer (about N min).
 test: setup browser slurm
 	$(VPY) -m pytest
+	$(VPY) -m pytest -m "second_tier and not gpu"
 
 # The report's browser test needs Chromium (Debian's package); CI installs it, elsewhere the test is skipped.
 browser:

@@ -65,7 +65,7 @@ def test_the_versioned_container_and_the_conda_environment_are_set_once_for_ever
         assert "stub:" in text and "versions.yml" in text, module
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_conda_environment_pip_part_resolves(tmp_path) -> None:
     """Asks PyPI to resolve the pins together (downloads metadata only; needs the package registry)."""
     pins = [f"{name}=={version}" for name, version in environment_pins().items()]

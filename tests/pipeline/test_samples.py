@@ -35,7 +35,7 @@ from tests.pipeline.helpers import (
 pytestmark = pytest.mark.pipeline
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
     expected = split_demo_reads(tmp_path)
     (tmp_path / "samples.csv").write_text("sample,fasta\nalpha,alpha.fa\nbeta,beta.fa\n")

@@ -189,7 +189,7 @@ def stopped_then_resumed(run: NextflowRun, process: str, exit_code: str) -> tupl
     return first, retry
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
     interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
 ) -> None:
@@ -205,7 +205,7 @@ def test_time_limit_stops_the_job_and_the_retry_resumes_with_more_time(
     assert_same_outputs(interrupted_run, demo_run)
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_scancel_stops_the_job_and_the_retry_resumes(
     interrupted_run: NextflowRun, slurm_cluster: SlurmCluster, demo_run: NextflowRun
 ) -> None:
@@ -230,7 +230,7 @@ def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_two_samples_run_their_shards_as_concurrent_jobs(
     slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path: Path
 ) -> None:
