@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.compare import assert_same_file
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_READS = REPO / "assets" / "demo" / "reads.fa"
 SETUP = REPO / "tools" / "nextflow" / "setup.sh"
@@ -193,14 +195,23 @@ def resumed_count(task_dir: Path) -> int:
     return int(match.group(1))
 
 
+def attempts_table(run: NextflowRun) -> str:
+    """Each task of a run's trace with its attempt, status and exit code: which attempts wrote the outputs."""
+    rows = [f"  {row['process']} ({row.get('tag', '')}) attempt {row['attempt']}: {row['status']}, exit {row['exit']}"
+            for row in run.trace()]  # fmt: skip
+    return f"trace of {run.launch_dir}:\n" + "\n".join(rows)
+
+
 def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = "demo") -> None:
     """Every result file of `sample` has the same bytes in both runs, and the summaries agree on all but
-    when and where each run was made (`comparable_summary`)."""
+    when and where each run was made (`comparable_summary`); otherwise the failure shows the first differing
+    line and both traces' attempts."""
     for name in RESULT_FILES:
         ours, theirs = run.outdir / sample / name, reference.outdir / sample / name
-        assert ours.read_bytes() == theirs.read_bytes(), (sample, name)
+        if ours.read_bytes() != theirs.read_bytes():
+            assert_same_file(ours, theirs, f"{attempts_table(run)}\n{attempts_table(reference)}")
     summaries = [comparable_summary(r.outdir / sample / "summary.json") for r in (run, reference)]
-    assert summaries[0] == summaries[1], sample
+    assert summaries[0] == summaries[1], f"{sample}\n{attempts_table(run)}\n{attempts_table(reference)}"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from virnucpro.models.loading import load_embedding_model
 from virnucpro.models.tiny_checkpoints import write_esm2_checkpoint
 from virnucpro.runner.checkpoints import CheckpointStore
 
+from tests.compare import first_differing_row
+
 FRAMES = 2000
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 RESUMED = re.compile(r"resumed (\d+) of (\d+) sequences from (\d+) checkpoint piece\(s\) in \S+ \((\d+) rejected\)")
@@ -128,7 +130,7 @@ def resume_and_compare(workspace: Workspace, checkpoints: Path, output: Path) ->
     assert table.ids == workspace.reference.ids
     assert len(set(table.ids)) == FRAMES
     assert table.vectors.dtype == np.float32
-    assert table.vectors.tobytes() == workspace.reference.vectors.tobytes()
+    assert not (difference := first_differing_row(table.vectors, workspace.reference.vectors)), difference
     assert pieces(checkpoints) == []  # removed once the output was written
     return int(match.group(1)), int(match.group(4))
 
@@ -172,7 +174,7 @@ def test_sigkill_twice_then_resume_gives_identical_bytes(workspace):
     assert all(count > 0 for count in resumed), f"a trial was not killed after a checkpoint: {resumed}"
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_sigkill_ten_times_then_resume_gives_identical_bytes(workspace):
     resumed = kill_trials(workspace, trials=12, seed=10, anywhere_every=4)
     anchored = [count for trial, count in enumerate(resumed) if trial % 4 != 3]
@@ -248,7 +250,7 @@ def test_damaged_pieces_are_reported_and_recomputed(workspace, sigterm_run):
     assert (resumed, rejected) == (len(kept), 3)
 
 
-@pytest.mark.slow
+@pytest.mark.second_tier
 def test_sigint_exits_130_and_resumes(workspace):
     stopped = stop_with(workspace, signal.SIGINT, "sigint", after_pieces=2)
     assert stopped.returncode == 130, stopped.log
