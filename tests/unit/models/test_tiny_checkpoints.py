@@ -89,9 +89,12 @@ def test_same_seed_same_bytes_other_seed_other_weights(tiny_models: TinyModelPat
 
 
 def test_writing_is_quick(tmp_path: Path) -> None:
-    start = time.perf_counter()
+    """Timed by this process's CPU time, which other work on the machine does not inflate (wall time on a
+    loaded 2-core machine is mostly waiting). Measured 0.12-0.14 s of CPU (1.0-1.3 s of wall time at load
+    average 11); the bound leaves a tenfold margin for a slower CPU."""
+    start = time.process_time()
     write_test_models(tmp_path)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 1.5
 
 
 def test_dnabert_weights_are_a_plain_state_dict_with_the_published_keys(tiny_models: TinyModelPaths) -> None:

@@ -8,8 +8,6 @@ must survive. Hooks let a test make it fail on demand.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 
 import torch
@@ -25,7 +23,6 @@ class FakeEmbeddingModel(nn.Module):
     Args:
         dim: embedding width.
         seed: weight seed.
-        delay_s: sleep per forward pass (to make overlap visible).
         oom_above: raise `torch.OutOfMemoryError` for batches with more real tokens than this.
         nan_letter: sequences containing this letter come out as NaN.
         on_forward: called with the forward pass number (1-based) before each pass.
@@ -41,7 +38,6 @@ class FakeEmbeddingModel(nn.Module):
         dim: int = 8,
         seed: int = 0,
         *,
-        delay_s: float = 0.0,
         oom_above: int | None = None,
         nan_letter: str | None = None,
         on_forward: Callable[[int], None] | None = None,
@@ -61,18 +57,13 @@ class FakeEmbeddingModel(nn.Module):
         self.device = torch.device(device)
         self.to(self.device)
         self.dtype = torch.float32
-        self.delay_s = delay_s
         self.oom_above = oom_above
         self.nan_letter = nan_letter
         self.on_forward = on_forward
         self.forward_passes = 0
         self.batch_sizes: list[int] = []
-        self.tokenize_threads: set[str] = set()
-        self.events: list[tuple[str, float]] = []
 
     def tokenize(self, sequence: str) -> list[int]:
-        self.tokenize_threads.add(threading.current_thread().name)
-        self.events.append(("tokenize", time.monotonic()))
         return [CLS] + [3 + (ord(letter) - ord("A")) % (VOCAB - 3) for letter in sequence] + [EOS]
 
     def embed_packed(self, token_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_seqlen: int) -> torch.Tensor:
@@ -81,9 +72,6 @@ class FakeEmbeddingModel(nn.Module):
             self.on_forward(self.forward_passes)
         if self.oom_above is not None and token_ids.numel() > self.oom_above:
             raise torch.OutOfMemoryError(f"fake: {token_ids.numel()} tokens > {self.oom_above}")
-        self.events.append(("forward-start", time.monotonic()))
-        if self.delay_s:
-            time.sleep(self.delay_s)
         lengths = (cu_seqlens[1:] - cu_seqlens[:-1]).long()
         owner = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
         x = self.embed(token_ids)
@@ -100,7 +88,6 @@ class FakeEmbeddingModel(nn.Module):
             has_letter[owner[token_ids == letter_id]] = True
             pooled[has_letter] = float("nan")
         self.batch_sizes.append(len(lengths))
-        self.events.append(("forward-end", time.monotonic()))
         return pooled
 
     def embed_one(self, sequence: str) -> torch.Tensor:
