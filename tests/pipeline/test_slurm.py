@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -128,6 +131,61 @@ def test_slurm_gives_each_job_what_its_task_asked_for(slurm_gpu_stub_run: Nextfl
         else:
             assert not any("--gres" in line for line in header) and job["Partition"] == "cpu", (header, job)
             assert "TresPerNode" not in job and "SLURM_JOB_GPUS" not in env and "CUDA_VISIBLE_DEVICES" not in env
+
+
+# A GPU job's device choice, as `virnucpro embed` makes it (`choose_device` with the job's
+# CUDA_VISIBLE_DEVICES), for `--device auto` and for `--device cuda` (what -profile gpu passes). The placeholder
+# GPUs have no driver, so torch would count none: the count is the one a driver gives a job, the devices
+# CUDA_VISIBLE_DEVICES names. The two jobs meet (each waits for the other's file) so that both hold a GPU
+# at once and SLURM must give them different ones.
+DEVICE_CHOICE_JOB = """
+import os, pathlib, sys, time
+from virnucpro.logging_setup import configure_logging
+from virnucpro.runner.devices import choose_device
+
+configure_logging()
+meeting = pathlib.Path(sys.argv[1])
+(meeting / os.environ["SLURM_JOB_ID"]).touch()
+deadline = time.monotonic() + 600
+while len(list(meeting.iterdir())) < 2 and time.monotonic() < deadline:
+    time.sleep(0.1)
+visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+count = len(visible.split(",")) if visible else 0
+for spec in ("auto", "cuda"):
+    choice = choose_device(spec, cuda_visible_devices=visible, lock_dir=meeting.parent / "locks", device_count=count)
+    print(f"{spec} -> {choice.device}, lock {choice.lock}, SLURM_JOB_GPUS={os.environ['SLURM_JOB_GPUS']}")
+    choice.release()
+"""
+
+
+def test_device_choice_in_gpu_jobs_takes_the_gpu_slurm_assigned(slurm_cluster: SlurmCluster, tmp_path: Path) -> None:
+    """Two GPU jobs at once, submitted as Nextflow submits an embedding job under -profile gpu (`-p gpu
+    --gres=gpu:1`): each sees the one GPU SLURM gave it, and `--device auto` and `--device cuda` both take
+    it (cuda:0, the job's only visible device) without a lock; the two jobs got different GPUs."""
+    meeting = tmp_path / "meeting"
+    meeting.mkdir()
+    (tmp_path / "choice.py").write_text(DEVICE_CHOICE_JOB)
+    submit = ["sbatch", "--wait", "--parsable", "-p", "gpu", "--gres=gpu:1", "-c", "1", "--mem=500M"]
+    jobs = [
+        subprocess.Popen(
+            [*submit, "-o", str(tmp_path / f"job{number}.log"), "--wrap", f"{sys.executable} choice.py {meeting}"],
+            cwd=tmp_path, env={**os.environ, **slurm_cluster.env}, stdout=subprocess.PIPE, text=True,
+        )
+        for number in (1, 2)
+    ]  # fmt: skip
+    for job in jobs:
+        job.wait(timeout=900)
+    assert [job.returncode for job in jobs] == [0, 0], [(tmp_path / f"job{n}.log").read_text() for n in (1, 2)]
+    gpus = []
+    for number in (1, 2):
+        log = (tmp_path / f"job{number}.log").read_text()
+        gpu = re.search(r"SLURM_JOB_GPUS=(\d+)", log).group(1)
+        gpus.append(gpu)
+        for spec in ("auto", "cuda"):
+            assert f"device {spec}: cuda:0 (the only visible GPU; CUDA_VISIBLE_DEVICES={gpu})" in log, log
+            assert f"{spec} -> cuda:0, lock None, SLURM_JOB_GPUS={gpu}" in log, log
+    assert sorted(gpus) == ["0", "1"]
+    assert not (tmp_path / "locks").exists()  # SLURM's allocation is the lock
 
 
 def hold_past_time_limit(cluster: SlurmCluster, launch_dir: Path, kind: str) -> None:
