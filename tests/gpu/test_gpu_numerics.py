@@ -26,13 +26,20 @@ pytestmark = [
 SHAPES = {"esm2_t36_3B": ESM2_SHAPES["esm2_t36_3B"], "dnabert-s": dnabert_shape()}
 FRAMES = 48  # 16 frames of each VirNucPro length mix (100, 166 residues, long tail)
 SEED = 7
-# The acceptance bound of the project for bfloat16 against float32, per frame. On CPU bfloat16 (same
-# code, other backend) with random weights, measured minima are 0.99999 for ESM-2 (6 and 12 layers) and
-# for DNABERT-S (12 layers), plain and centred, so 0.99 leaves room for the GPU's other kernels.
-MIN_BF16_COSINE = 0.99
-# Packed against padded in the same precision changes only the order of additions: measured on CPU the
-# centred cosine is above 0.99999 in float32 and 0.9999 in bfloat16.
-MIN_PACKED_COSINE = {torch.float32: 0.9999, torch.bfloat16: 0.999}
+# Bounds on the distance 1 - cosine, each 10x the distance measured on CPU for the same change (no GPU was
+# at hand; same code, same 48 frames and seed, random weights, 2026-12-02). 10x covers the deeper 3B model
+# (36 layers against the 6 measured: if rounding errors add up in quadrature layer by layer, the distance
+# grows with depth, 6x) and the GPU's other kernels, which also accumulate in float32.
+# bfloat16 against float32 (ESM-2 6 x 320): plain min cosine 0.9999918 (distance 8.2e-6; 1e-5 measured
+# earlier on ESM-2 12 x 480 and DNABERT-S 12 x 768), centred 0.99978 (distance 2.2e-4).
+MIN_BF16_COSINE = 1 - 10 * 1e-5
+MIN_BF16_CENTRED_COSINE = 1 - 10 * 2.2e-4
+# Packed against padded in the same precision changes only the order of additions. bfloat16 (ESM-2 6 x 320,
+# block-diagonal): centred 0.99997306 (distance 2.7e-5). float32: no distance on CPU (1.0 to 10 digits),
+# and a reordering's error scales with the unit roundoff, so float32's distance is 2^32 times smaller than
+# bfloat16's (below 1e-14); 1e-5 holds even for a kernel that used TF32 (10-bit mantissa: 2.7e-5 / 64 =
+# 4.2e-7, 24x below it).
+MIN_PACKED_COSINE = {torch.float32: 1 - 1e-5, torch.bfloat16: 1 - 10 * 2.7e-5}
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -41,7 +48,7 @@ def test_bf16_embeddings_match_float32_per_frame(shape):
     print(f"{shape}: min cosine {cosine.min().item():.6f}, min centred cosine {centred.min().item():.6f}")
     assert cosine.shape == (FRAMES,)
     assert cosine.min().item() >= MIN_BF16_COSINE
-    assert centred.min().item() >= MIN_BF16_COSINE
+    assert centred.min().item() >= MIN_BF16_CENTRED_COSINE
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])

@@ -535,5 +535,6 @@ def test_cuda_matches_reference(tiny_dir: Path, tiny_state: dict, backend: str, 
         # CPU measured 8.4e-7; CUDA kernels reorder sums, 1e-4 still catches any layout or bias bug (>= 3e-4).
         assert max_abs <= 1e-4
     else:
-        # Same bounds as the bfloat16 run on the CPU (measured there: min cosine 0.99990, max abs 0.037).
-        assert cosine >= 0.9995 and max_abs <= 0.1
+        # The bfloat16 run on the CPU measured min cosine 0.99990 (distance 1e-4) and max abs 0.037: bounds
+        # 5x the distance (as the ESM-2 test, over its own 2e-5) and about 3x the difference.
+        assert cosine >= 1 - 5 * 1e-4 and max_abs <= 0.1

@@ -222,8 +222,9 @@ def test_cuda_matches_fair_esm(fair_esm, weights, backend, dtype):
         # CPU measured 1.4e-6; CUDA kernels reorder sums, 1e-4 still catches any layout bug (>= 1e-2).
         assert max_abs <= 1e-4
     else:
-        # bfloat16 on CPU measured min cosine 0.99998 against float32 (test above); 0.999 asserted.
-        assert cosine.min().item() >= 0.999
+        # bfloat16 on CPU measured min cosine 0.99998 against float32 (test above): distance 2e-5, bound
+        # 5x that, the margin the DNABERT-S test uses over its own measurement (1e-4, bound 5e-4)
+        assert cosine.min().item() >= 1 - 5 * 2e-5
 
 
 @pytest.mark.parametrize("head_dim", [16, 64, 128])
