@@ -36,7 +36,11 @@ pytestmark = pytest.mark.pipeline
 
 
 @pytest.mark.second_tier
+@pytest.mark.timeout(3600)
 def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """Given models (not the test profile's): every shard of both samples is embedded, classified and
+    reported. Ten embedding tasks take up to 2 min each at load average 20, so the run may take half an
+    hour there; the limit only ends a hang."""
     expected = split_demo_reads(tmp_path)
     (tmp_path / "samples.csv").write_text("sample,fasta\nalpha,alpha.fa\nbeta,beta.fa\n")
     models = tmp_path / "models"
@@ -49,6 +53,7 @@ def test_two_samples_with_several_shards_each(nextflow_bin: str, nxf_home: Path,
         *("--input", "samples.csv", "--chunk_length", "300", "--shard_size", "10", "--token_budget", "512"),
         *("--dnabert_model", str(models / "dnabert-s"), "--esm_model", str(models / "esm2_t2_test.pt")),
         *("--classifier", str(models / "classifier.pth"), "-c", "small.config"),
+        timeout=3000,
     )
     assert run.returncode == 0, run.output
     # ceil(25 / 10) = 3 shards for alpha, ceil(20 / 10) = 2 for beta

@@ -59,8 +59,10 @@ workflow PIPELINE_INITIALISATION {
     // when its seed channel has an item
     //
     MAKE_TEST_MODELS(make_models ? channel.value(0) : channel.empty())
-    // Otherwise the given models, once the check has passed: [hub name, []] or ['', staged path]
-    ch_checked = CHECK_INPUT.out.samplesheet
+    // Otherwise the given models, once the check has passed: [hub name, []] or ['', staged path]. A value
+    // channel (first()), read by every shard's task: a queue channel's one item would feed only the first
+    // shard, and the run would end "successfully" with the other shards never embedded and no report
+    ch_checked = CHECK_INPUT.out.samplesheet.first()
     dnabert_model = make_models
         ? MAKE_TEST_MODELS.out.dnabert.map { path -> ['', path] }
         : ch_checked.map { _sheet -> modelInput(dnabert_param) }
