@@ -6,7 +6,8 @@ directory, and compares with an uninterrupted run: same IDs in the same order, n
 float32 bytes, and a log that says how many sequences were resumed. Damaged pieces (truncated,
 bit-flipped, made by another model) must be reported and recomputed.
 
-The default suite runs two SIGKILL trials; `pytest -m slow` runs ten more and a SIGINT trial.
+The default suite runs two SIGKILL trials; the second tier (`pytest -m second_tier`, run by `make test`) runs
+twelve more and a SIGINT trial.
 """
 
 from __future__ import annotations
@@ -114,10 +115,10 @@ def saved_ids(checkpoints: Path) -> list[str]:
 
 
 def wait_for_pieces(process: subprocess.Popen, checkpoints: Path, count: int) -> None:
-    deadline = time.monotonic() + 300
+    """Wait for the event (the `count`-th piece), not for a time: a loaded machine only makes it later (a
+    300 s cap failed at load average 20). A run that ends first fails here; pytest's timeout ends a hang."""
     while len(pieces(checkpoints)) < count:
         assert process.poll() is None, "the run ended before writing enough pieces"
-        assert time.monotonic() < deadline
         time.sleep(0.02)
 
 
