@@ -31,7 +31,8 @@ demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(NEXTFLOW) run . -profile test --outdir results/demo \
 		--checkpoint_dir results/demo/checkpoints -ansi-log false
 
-# Two tiers, both in CI: the default suite, then the tests that guard data but take longer (about N min).
+# Two tiers, both in CI: the default suite, then the tests that guard data but take minutes each (second_tier:
+# 43 min on the shared 2-core machine at load average 15-25, see docs/pipeline.md).
 test: setup browser slurm
 	$(VPY) -m pytest
 	$(VPY) -m pytest -m "second_tier and not gpu"

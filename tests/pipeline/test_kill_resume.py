@@ -29,12 +29,12 @@ pytestmark = pytest.mark.pipeline
 
 
 def start_and_wait_for_piece(
-    nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str, timeout: float = 300
+    nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str
 ) -> tuple[subprocess.Popen, Path]:
-    """Start the test profile in its own process group; return once a checkpoint piece exists."""
+    """Start the test profile in its own process group; return once a checkpoint piece exists (however long
+    a loaded machine takes: pytest's timeout ends a hang)."""
     process = start_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test", *args)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
+    while process.poll() is None:
         pieces = checkpoint_pieces(launch_dir)
         if pieces:
             return process, pieces[0]

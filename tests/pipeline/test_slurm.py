@@ -2,8 +2,8 @@
 
 Every task runs as a SLURM job, gets what it asked for, and the results equal the local executor's (default
 suite, about 2.5 min on a loaded 2-core machine). A job stopped by its time limit or by `scancel` is retried
-by Nextflow and resumes from its checkpoint pieces, and shards run as concurrent jobs (`slow`: about 2 and
-7 min there). `pytest -m slurm` runs them all.
+by Nextflow and resumes from its checkpoint pieces, and shards run as concurrent jobs (second tier, run by
+`make test` after the default suite: 5 and 9.5 min there at load average 15-25). `pytest -m slurm` runs them all.
 """
 
 from __future__ import annotations
@@ -220,8 +220,8 @@ def interrupted_run(
     process = start_pipeline(nextflow_bin, nxf_home, launch_dir, *args, env=slurm_cluster.env)
     actions = {"dnabert-s": hold_past_time_limit, "esm2": cancel}
     try:
-        deadline = time.monotonic() + 600
-        while actions and process.poll() is None and time.monotonic() < deadline:
+        # until both jobs were stopped or the run ended, however long a loaded machine takes
+        while actions and process.poll() is None:
             for kind in [kind for kind in actions if checkpoint_pieces(launch_dir, kind)]:
                 actions.pop(kind)(slurm_cluster, launch_dir, kind)
             time.sleep(0.05)
