@@ -18,7 +18,7 @@ pytestmark = pytest.mark.pipeline
 HEADING = "pipeline params for 300 bp chunks (nextflow run):"
 
 
-@pytest.mark.slow  # one more pipeline run, about 2 minutes here; the params check is in the default suite
+@pytest.mark.second_tier  # one more pipeline run, about 2 minutes here; the params check is in the default suite
 def test_the_printed_params_run_the_pipeline_to_the_demo_results(
     demo_run: NextflowRun, nextflow_bin: str, nxf_home: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:

@@ -216,7 +216,7 @@ def test_bpe_at_scale_lays_ids_out_like_the_published_vocabulary() -> None:
     assert all(vocab[left + right] == 9 + rank for rank, (left, right) in enumerate(merges))
 
 
-@pytest.mark.slow
+@pytest.mark.full_size
 def test_full_size_models_have_the_published_shapes(tmp_path: Path) -> None:
     """`make-test-models --full-size` (6.3 GB, minutes): the published shapes and the 3B file's float16."""
     paths = write_test_models(tmp_path, full_size=True)
