@@ -168,3 +168,8 @@ def visible(directory: Path) -> list[str]:
 def hidden(directory: Path) -> list[str]:
     """The names in `directory` that start with a dot (records, locks, temporary files)."""
     return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def contents(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` (subfolders such as a report's multiqc/ included), by relative path."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}

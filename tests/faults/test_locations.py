@@ -20,6 +20,7 @@ from virnucpro.io.outputs import OutputSet
 
 from tests.faults.helpers import (
     Paused,
+    contents,
     fill,
     hidden,
     read_only,
@@ -236,14 +237,14 @@ def test_a_full_disk_fails_the_report_with_exit_1_and_replaces_nothing(tmp_path,
     with tmpfs(tmp_path / "disk", "1m") as disk:
         out = disk / "out"
         assert run(report_args(*small, out), capsys)[0] == 0
-        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        before = contents(out)
         fill(disk, leave=60_000)  # the big report needs about 400 kB
         code, err = run(report_args(*big, out), capsys)
         assert code == 1
         line = error_line(err)
         assert line.startswith(f"virnucpro: error: {out}/")  # the report file being written, by its final name
         assert ": cannot write: No space left on device (ENOSPC)" in line and f"nothing in {out} was replaced" in line
-        assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no truncated or temporary file
+        assert contents(out) == before  # no truncated or temporary file
 
 
 def test_a_write_that_fails_midway_replaces_nothing(tmp_path, capsys, monkeypatch):
@@ -252,7 +253,7 @@ def test_a_write_that_fails_midway_replaces_nothing(tmp_path, capsys, monkeypatc
     big = scores_and_chunks(tmp_path / "big", 300)
     out = tmp_path / "out"
     assert run(report_args(*small, out), capsys)[0] == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = contents(out)
     written = OutputSet.write_text
 
     def fails_on_the_third(self, name, text):
@@ -268,7 +269,7 @@ def test_a_write_that_fails_midway_replaces_nothing(tmp_path, capsys, monkeypatc
         f"virnucpro: error: {out / 'reads.tsv'}: cannot write: No space left on device (ENOSPC); "
         f"nothing in {out} was replaced"
     )
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert contents(out) == before
 
 
 def test_a_full_disk_during_translate_leaves_no_output_and_no_temporary_file(tmp_path, capsys):
@@ -296,7 +297,7 @@ def test_a_failing_translate_write_is_also_tested_without_a_mount(tmp_path, caps
     """Twin of the tmpfs test, replacing an older set: the third file's handle runs out of room."""
     reads, out = write_reads(tmp_path / "reads.fa", 1500), tmp_path / "t"
     assert run(["translate", reads, "--chunk-length", 500, "--outdir", out], capsys)[0] == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = contents(out)
     real_open = OutputSet.open
 
     def open_on_a_small_disk(self, name):
@@ -312,7 +313,7 @@ def test_a_failing_translate_write_is_also_tested_without_a_mount(tmp_path, caps
         f"virnucpro: error: {out}: cannot write the translate outputs: No space left on device (ENOSPC); "
         f"nothing in {out} was replaced"
     )
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old set, whole; no temporary file
+    assert contents(out) == before  # the old set, whole; no temporary file
 
 
 def test_embed_refuses_to_start_when_its_output_cannot_fit(tiny_models, tmp_path, capsys):
