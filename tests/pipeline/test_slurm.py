@@ -31,6 +31,7 @@ from tests.pipeline.helpers import (
     signal_task_processes,
     split_demo_reads,
     start_pipeline,
+    task_processes,
 )
 from tests.pipeline.slurm import SlurmCluster, megabytes, minutes
 
@@ -203,7 +204,29 @@ def hold_past_time_limit(cluster: SlurmCluster, launch_dir: Path, kind: str) -> 
 
 
 def cancel(cluster: SlurmCluster, launch_dir: Path, kind: str) -> None:
+    """scancel the job whose embedder stopped itself, then let the embedder go on once the TERM that SLURM
+    sent it is pending, so it meets that TERM before any further work."""
     cluster.command("scancel", cluster.running_job(EMBED_PROCESS[kind]))
+    while tasks := paused(launch_dir, kind):
+        if all(term_pending(task.pid) for task in tasks):
+            signal_task_processes(launch_dir, embed_command(kind), signal.SIGCONT)
+            return
+        time.sleep(0.05)
+
+
+def paused(launch_dir: Path, kind: str) -> list:
+    """The embedders of `kind` that are stopped (state T), here by VIRNUCPRO_PAUSE_AT."""
+    return [task for task in task_processes(launch_dir / "work", embed_command(kind)) if task.state == "T"]
+
+
+def term_pending(pid: int) -> bool:
+    """Whether SIGTERM waits for the stopped process `pid` (its pending-signal masks in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:
+        return True
+    masks = [int(line.split()[1], 16) for line in status if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return any(mask & (1 << (signal.SIGTERM - 1)) for mask in masks)
 
 
 @pytest.fixture(scope="module")
@@ -211,10 +234,18 @@ def interrupted_run(
     slurm_cluster: SlurmCluster, nextflow_bin: str, nxf_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> NextflowRun:
     """-profile test,slurm where SLURM stops each embedding job once it has written a checkpoint piece:
-    EMBED_DNABERT by its time limit, EMBED_ESM by `scancel`."""
+    EMBED_DNABERT by its time limit, EMBED_ESM by `scancel`.
+
+    The first attempt of each embedding task stops itself right after its first piece
+    (`VIRNUCPRO_PAUSE_AT`, exported by the task's beforeScript on attempt 1 only), so the tiny models
+    cannot finish the shard before SLURM stops the job, however fast the machine; the retry runs free."""
     launch_dir = tmp_path_factory.mktemp("slurm_interrupted")
     # the retry asks for twice the first attempt's time, as conf/base.config does for every process
-    limits = "process {\n    withName: 'EMBED_DNABERT' {\n        time = { 10.min * task.attempt }\n    }\n}\n"
+    limits = (
+        "process {\n    withName: 'EMBED_DNABERT' {\n        time = { 10.min * task.attempt }\n    }\n"
+        "    withName: 'EMBED_.*' {\n        beforeScript = { task.attempt == 1 ? "
+        "'export VIRNUCPRO_PAUSE_AT=checkpoint:dnabert-s:piece-1,checkpoint:esm2:piece-1' : 'true' }\n    }\n}\n"
+    )
     (launch_dir / "limits.config").write_text(FAST_POLL + limits)
     args = ("-profile", "test,slurm", "-c", str(launch_dir / "limits.config"))
     process = start_pipeline(nextflow_bin, nxf_home, launch_dir, *args, env=slurm_cluster.env)
@@ -222,7 +253,7 @@ def interrupted_run(
     try:
         # until both jobs were stopped or the run ended, however long a loaded machine takes
         while actions and process.poll() is None:
-            for kind in [kind for kind in actions if checkpoint_pieces(launch_dir, kind)]:
+            for kind in [kind for kind in actions if checkpoint_pieces(launch_dir, kind) and paused(launch_dir, kind)]:
                 actions.pop(kind)(slurm_cluster, launch_dir, kind)
             time.sleep(0.05)
         console = (launch_dir / "console.log").read_text()
