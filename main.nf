@@ -12,6 +12,7 @@ include { VIRNUCPRO               } from './workflows/virnucpro'
 include { PIPELINE_INITIALISATION } from './subworkflows/local/utils_virnucpro_pipeline'
 include { PIPELINE_COMPLETION     } from './subworkflows/local/utils_virnucpro_pipeline'
 include { checkpointRoot          } from './subworkflows/local/utils_virnucpro_pipeline'
+include { leftCheckpointsText     } from './subworkflows/local/utils_virnucpro_pipeline'
 
 workflow {
 
@@ -65,6 +66,10 @@ workflow {
         workflow.onComplete {
             if (run.success) {
                 log.info(resultsText(outdir, skip_multiqc))
+                def left = leftCheckpointsText(checkpoint_root)
+                if (left) {
+                    log.warn(left)
+                }
             }
         }
     }

@@ -216,11 +216,13 @@ def assert_same_outputs(run: NextflowRun, reference: NextflowRun, sample: str = 
 
 @dataclass(frozen=True)
 class TaskProcess:
-    """A `virnucpro` process of a pipeline task: its ID, working directory and state (`T`: stopped)."""
+    """A `virnucpro` process of a pipeline task: its ID, working directory, state (`T`: stopped) and command
+    line."""
 
     pid: int
     cwd: Path
     state: str
+    cmdline: str
 
 
 def task_processes(under: Path, matches: Callable[[str], bool]) -> list[TaskProcess]:
@@ -236,7 +238,7 @@ def task_processes(under: Path, matches: Callable[[str], bool]) -> list[TaskProc
         except (OSError, IndexError):
             continue  # the process ended while we looked
         if cwd.is_relative_to(under) and "virnucpro" in cmdline and matches(cmdline):
-            found.append(TaskProcess(int(proc.name), cwd, state))
+            found.append(TaskProcess(int(proc.name), cwd, state, cmdline))
     return found
 
 
@@ -254,16 +256,22 @@ def signal_task_processes(
 
 
 def wait_for_stopped_tasks(
-    pipeline: subprocess.Popen, launch_dir: Path, matches: Callable[[str], bool], count: int
+    pipeline: subprocess.Popen,
+    launch_dir: Path,
+    matches: Callable[[str], bool],
+    count: int,
+    *,
+    under: Path | None = None,
 ) -> list[TaskProcess]:
-    """Wait until `count` matching task processes of the run have stopped themselves (`VIRNUCPRO_PAUSE_AT`).
+    """Wait until `count` matching task processes of the run (working directory under its work/, or under
+    `under`) have stopped themselves (`VIRNUCPRO_PAUSE_AT`).
 
     Waits for that event, not for a length of time: the loop ends when the tasks are stopped, or fails
     the test at once when the run ends first, with its console output. The deadline only bounds a hang.
     """
     deadline = time.monotonic() + 900
     while True:
-        stopped = [task for task in task_processes(launch_dir / "work", matches) if task.state == "T"]
+        stopped = [task for task in task_processes(under or launch_dir / "work", matches) if task.state == "T"]
         if len(stopped) >= count:
             return stopped
         console = launch_dir / "console.log"

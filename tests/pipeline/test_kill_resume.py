@@ -7,41 +7,37 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.pipeline.helpers import (
+    DEMO_READS,
     EMBED_PROCESS,
     NextflowRun,
     assert_same_outputs,
     checkpoint_pieces,
-    embed_command,
     resumed_count,
     run_pipeline,
-    signal_task_processes,
     start_pipeline,
     statuses,
+    wait_for_stopped_tasks,
 )
 
 pytestmark = pytest.mark.pipeline
 
 
-def start_and_wait_for_piece(
-    nextflow_bin: str, nxf_home: Path, launch_dir: Path, *args: str
-) -> tuple[subprocess.Popen, Path]:
-    """Start the test profile in its own process group; return once a checkpoint piece exists (however long
-    a loaded machine takes: pytest's timeout ends a hang)."""
-    process = start_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test", *args)
-    while process.poll() is None:
-        pieces = checkpoint_pieces(launch_dir)
-        if pieces:
-            return process, pieces[0]
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    pytest.fail(f"no checkpoint piece appeared before the run ended (exit {process.returncode})")
+# Each embedder stops itself once its first checkpoint piece is on disk, so the test kills it at that exact
+# point however fast or loaded the machine is: the tiny models cannot finish the shard first.
+PAUSE_AT_FIRST_PIECE = "checkpoint:dnabert-s:piece-1,checkpoint:esm2:piece-1"
+
+
+def stopped_embedder(pipeline: subprocess.Popen, launch_dir: Path, under: Path | None = None) -> tuple[str, int]:
+    """Wait until an embedder of the run has stopped itself after its first piece; its model kind and PID."""
+    stopped = wait_for_stopped_tasks(pipeline, launch_dir, lambda cmdline: " embed " in cmdline, 1, under=under)[0]
+    (kind,) = [kind for kind in EMBED_PROCESS if f"--model-kind {kind} " in f"{stopped.cmdline} "]
+    assert checkpoint_pieces(launch_dir, kind), f"{kind} stopped before its first piece was on disk"
+    return kind, stopped.pid
 
 
 def unfinished_embed_dirs(launch_dir: Path) -> list[Path]:
@@ -58,9 +54,14 @@ def test_kill_whole_run_during_embedding_then_resume(
 ) -> None:
     """SIGKILL of Nextflow and every task at once (a lost node, a hard scheduler kill): nothing cleans up."""
     launch_dir = tmp_path / "killed"
-    process, piece = start_and_wait_for_piece(nextflow_bin, nxf_home, launch_dir)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    process = start_pipeline(
+        nextflow_bin, nxf_home, launch_dir, "-profile", "test", env={"VIRNUCPRO_PAUSE_AT": PAUSE_AT_FIRST_PIECE}
+    )
+    try:
+        kind, _ = stopped_embedder(process, launch_dir)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
     killed = unfinished_embed_dirs(launch_dir)
     assert killed, "no embedding task was running when the run was killed"
 
@@ -70,8 +71,7 @@ def test_kill_whole_run_during_embedding_then_resume(
     for process_name in ("CHECK_INPUT", "MAKE_TEST_MODELS", "SHARD", "TRANSLATE"):
         assert found[process_name] == ["CACHED"], (process_name, found)
     rows = {row["process"].split(":")[-1]: row for row in resumed.trace()}
-    # work/virnucpro-checkpoints/<sample>.<shard index>.<shard fingerprint>/<model kind>/<run fingerprint>/piece-*
-    rerun = rows[EMBED_PROCESS[piece.parts[-3]]]
+    rerun = rows[EMBED_PROCESS[kind]]
     assert rerun["status"] == "COMPLETED"
     assert Path(rerun["workdir"]) not in killed, "the rerun must happen in a new work directory"
     assert resumed_count(Path(rerun["workdir"])) > 0
@@ -87,16 +87,22 @@ def test_killed_task_is_retried_in_a_new_scratch_directory_and_resumes(
     pieces the killed attempt left in the checkpoint root."""
     scratch_root = tmp_path / "node-local-scratch"
     scratch_root.mkdir()
-    (tmp_path / "scratch.config").write_text(f"process.scratch = '{scratch_root}'\n")
-    launch_dir = tmp_path / "retried"
-    process, piece = start_and_wait_for_piece(
-        nextflow_bin, nxf_home, launch_dir, "-c", str(tmp_path / "scratch.config")
+    # the first attempt of the DNABERT-S task stops itself after its first piece; the retry runs free, and
+    # so does the ESM-2 task
+    (tmp_path / "scratch.config").write_text(
+        f"process.scratch = '{scratch_root}'\n"
+        "process {\n    withName: 'EMBED_DNABERT' {\n        beforeScript = { task.attempt == 1 ? "
+        "'export VIRNUCPRO_PAUSE_AT=checkpoint:dnabert-s:piece-1' : 'true' }\n    }\n}\n"
     )
-    kind = piece.parts[-3]
-    killed_in = signal_task_processes(launch_dir, embed_command(kind), signal.SIGKILL, under=scratch_root)
-    assert killed_in, "no embedding process to kill"
+    launch_dir = tmp_path / "retried"
+    process = start_pipeline(
+        nextflow_bin, nxf_home, launch_dir, "-profile", "test", "-c", str(tmp_path / "scratch.config")
+    )
     try:
-        process.wait(timeout=600)
+        kind, pid = stopped_embedder(process, launch_dir, under=scratch_root)
+        killed_in = [path for path in scratch_root.iterdir() if path.is_dir()]
+        os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=900)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -112,3 +118,34 @@ def test_killed_task_is_retried_in_a_new_scratch_directory_and_resumes(
     assert f"nxf_mktemp {scratch_root}" in retry_wrapper  # a fresh scratch directory for the retry
     assert resumed_count(Path(attempts[1]["workdir"])) > 0
     assert_same_outputs(run, demo_run)
+
+
+def test_changed_input_names_the_old_checkpoint_folders(nextflow_bin: str, nxf_home: Path, tmp_path: Path) -> None:
+    """A run killed during embedding, then run again on changed reads (one read fewer): the new shard has a
+    new folder, and once the run succeeds the log names the old folders, their size and how to remove them,
+    and leaves them on disk (only the user knows whether some other run will resume them)."""
+    launch_dir = tmp_path / "changed"
+    process = start_pipeline(
+        nextflow_bin, nxf_home, launch_dir, "-profile", "test", env={"VIRNUCPRO_PAUSE_AT": PAUSE_AT_FIRST_PIECE}
+    )
+    try:
+        stopped_embedder(process, launch_dir)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    root = launch_dir / "work" / "virnucpro-checkpoints"
+    old = sorted(record.parent for record in root.glob("*/*/*/fingerprint.json"))
+    assert old, "the killed run left no checkpoint folder"
+
+    records = DEMO_READS.read_text().split(">")[1:]
+    (tmp_path / "fewer.fa").write_text("".join(f">{record}" for record in records[:-1]))
+    fewer = ("--input", str(tmp_path / "fewer.fa"))
+    changed = run_pipeline(nextflow_bin, nxf_home, launch_dir, "-profile", "test", *fewer)
+    assert changed.returncode == 0, changed.output
+    assert all(folder.is_dir() for folder in old), "a folder of another input was removed"
+    warning = next(line for line in changed.output.splitlines() if "checkpoints:" in line and "rm -r" in line)
+    assert f"{len(old)} folder(s) in {root} " in warning, warning
+    for folder in old:
+        assert str(folder.relative_to(root)) in warning, warning
+    tops = sorted({f"{root}/{folder.relative_to(root).parts[0]}" for folder in old})
+    assert warning.endswith("rm -r " + " ".join(tops)), warning

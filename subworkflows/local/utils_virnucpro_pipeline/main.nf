@@ -193,3 +193,26 @@ def checkpointRoot(checkpoint_dir, work_dir, fusion) {
     log.warn("checkpoints: ${root.toUriString()} is object storage and Fusion is off, so tasks cannot reach it; a killed or retried embedding task starts over (enable Fusion, or give --checkpoint_dir on a shared file system)")
     return ''
 }
+
+// After a run that succeeded: the checkpoint folders left under a local root, or '' when there are none.
+// Every embedding task removes its own folder once its output is written, so what is left belongs to other
+// inputs (a changed input leaves its old folder, which nothing reads again), other models or settings, or
+// another run using the same root now. Only the user can tell which, so they are named, not removed.
+def leftCheckpointsText(root) {
+    if (!root || root.startsWith('/fusion/')) {
+        return ''  // object storage: the head job does not see it as a path
+    }
+    def folders = files("${root}/*/*/*/fingerprint.json").collect { record -> record.parent }.sort()
+    if (!folders) {
+        return ''
+    }
+    def bytes = folders.sum { folder -> files("${folder}/*").sum(0) { piece -> piece.size() } }
+    def size = bytes < 1e6 ? "${Math.round(bytes / 1e3)} kB" : "${String.format('%.1f', bytes / 1e6)} MB"
+    def names = folders.collect { folder -> folder.toString().substring(root.length() + 1) }
+    def shown = names.take(5).join(', ') + (names.size() > 5 ? " and ${names.size() - 5} more" : '')
+    def tops = names.collect { name -> name.tokenize('/')[0] }.unique().take(5).collect { name -> "${root}/${name}" }
+    return "checkpoints: ${folders.size()} folder(s) in ${root} hold pieces that no task of this run reads " +
+        "(${size}): ${shown}. A changed input, model or setting leaves its old " +
+        "folder behind; a run that was killed is resumed from its folder only when it is repeated. If no other " +
+        "run uses this root, remove them: rm -r ${tops.join(' ')}"
+}
