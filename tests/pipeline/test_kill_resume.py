@@ -40,6 +40,20 @@ def stopped_embedder(pipeline: subprocess.Popen, launch_dir: Path, under: Path |
     return kind, stopped.pid
 
 
+def kill_at_first_piece(nextflow_bin: str, nxf_home: Path, launch_dir: Path) -> str:
+    """Run the test profile until an embedder has written its first piece, then SIGKILL Nextflow and every
+    task at once (a lost node, a hard scheduler kill: nothing cleans up); the model kind that stopped."""
+    process = start_pipeline(
+        nextflow_bin, nxf_home, launch_dir, "-profile", "test", env={"VIRNUCPRO_PAUSE_AT": PAUSE_AT_FIRST_PIECE}
+    )
+    try:
+        kind, _ = stopped_embedder(process, launch_dir)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return kind
+
+
 def unfinished_embed_dirs(launch_dir: Path) -> list[Path]:
     """Work directories of embedding tasks that never finished (no .exitcode)."""
     return [
@@ -52,16 +66,9 @@ def unfinished_embed_dirs(launch_dir: Path) -> list[Path]:
 def test_kill_whole_run_during_embedding_then_resume(
     demo_run: NextflowRun, nextflow_bin: str, nxf_home: Path, tmp_path: Path
 ) -> None:
-    """SIGKILL of Nextflow and every task at once (a lost node, a hard scheduler kill): nothing cleans up."""
+    """SIGKILL of Nextflow and every task at once, then `-resume`."""
     launch_dir = tmp_path / "killed"
-    process = start_pipeline(
-        nextflow_bin, nxf_home, launch_dir, "-profile", "test", env={"VIRNUCPRO_PAUSE_AT": PAUSE_AT_FIRST_PIECE}
-    )
-    try:
-        kind, _ = stopped_embedder(process, launch_dir)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    kind = kill_at_first_piece(nextflow_bin, nxf_home, launch_dir)
     killed = unfinished_embed_dirs(launch_dir)
     assert killed, "no embedding task was running when the run was killed"
 
@@ -125,14 +132,7 @@ def test_changed_input_names_the_old_checkpoint_folders(nextflow_bin: str, nxf_h
     new folder, and once the run succeeds the log names the old folders, their size and how to remove them,
     and leaves them on disk (only the user knows whether some other run will resume them)."""
     launch_dir = tmp_path / "changed"
-    process = start_pipeline(
-        nextflow_bin, nxf_home, launch_dir, "-profile", "test", env={"VIRNUCPRO_PAUSE_AT": PAUSE_AT_FIRST_PIECE}
-    )
-    try:
-        stopped_embedder(process, launch_dir)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_at_first_piece(nextflow_bin, nxf_home, launch_dir)
     root = launch_dir / "work" / "virnucpro-checkpoints"
     old = sorted(record.parent for record in root.glob("*/*/*/fingerprint.json"))
     assert old, "the killed run left no checkpoint folder"

@@ -210,9 +210,11 @@ def leftCheckpointsText(root) {
     def size = bytes < 1e6 ? "${Math.round(bytes / 1e3)} kB" : "${String.format('%.1f', bytes / 1e6)} MB"
     def names = folders.collect { folder -> folder.toString().substring(root.length() + 1) }
     def shown = names.take(5).join(', ') + (names.size() > 5 ? " and ${names.size() - 5} more" : '')
-    def tops = names.collect { name -> name.tokenize('/')[0] }.unique().take(5).collect { name -> "${root}/${name}" }
+    def tops = names.collect { name -> name.tokenize('/')[0] }.unique().collect { name -> "${root}/${name}" }
+    def remove = tops.size() <= 5 ? "rm -r ${tops.join(' ')}" :
+        "rm -r ${root}/<folder> for each of the ${tops.size()} folders that ls ${root}/*/*/*/fingerprint.json names"
     return "checkpoints: ${folders.size()} folder(s) in ${root} hold pieces that no task of this run reads " +
         "(${size}): ${shown}. A changed input, model or setting leaves its old " +
         "folder behind; a run that was killed is resumed from its folder only when it is repeated. If no other " +
-        "run uses this root, remove them: rm -r ${tops.join(' ')}"
+        "run uses this root, remove them: ${remove}"
 }
