@@ -285,3 +285,17 @@ def wait_for_stopped_tasks(
 def embed_command(kind: str) -> Callable[[str], bool]:
     """Matches the command line of a `virnucpro embed` of one model kind."""
     return lambda cmdline: " embed " in cmdline and kind in cmdline
+
+
+# Points where an embedder stops itself once its first checkpoint piece is on disk (`VIRNUCPRO_PAUSE_AT`), so a
+# test acts at that exact point however fast or loaded the machine: the tiny models cannot finish first.
+PAUSE_AT_FIRST_PIECE = "checkpoint:dnabert-s:piece-1,checkpoint:esm2:piece-1"
+
+
+def first_attempt_pauses(processes: str, points: str = PAUSE_AT_FIRST_PIECE) -> str:
+    """Config text: the tasks of `processes` (a `withName` pattern) stop themselves at `points` on their first
+    attempt only (a beforeScript exports `VIRNUCPRO_PAUSE_AT`), so their retries run free."""
+    return (
+        f"process {{\n    withName: '{processes}' {{\n        beforeScript = {{ task.attempt == 1 ? "
+        f"'export VIRNUCPRO_PAUSE_AT={points}' : 'true' }}\n    }}\n}}\n"
+    )

@@ -14,9 +14,11 @@ import pytest
 from tests.pipeline.helpers import (
     DEMO_READS,
     EMBED_PROCESS,
+    PAUSE_AT_FIRST_PIECE,
     NextflowRun,
     assert_same_outputs,
     checkpoint_pieces,
+    first_attempt_pauses,
     resumed_count,
     run_pipeline,
     start_pipeline,
@@ -25,11 +27,6 @@ from tests.pipeline.helpers import (
 )
 
 pytestmark = pytest.mark.pipeline
-
-
-# Each embedder stops itself once its first checkpoint piece is on disk, so the test kills it at that exact
-# point however fast or loaded the machine is: the tiny models cannot finish the shard first.
-PAUSE_AT_FIRST_PIECE = "checkpoint:dnabert-s:piece-1,checkpoint:esm2:piece-1"
 
 
 def stopped_embedder(pipeline: subprocess.Popen, launch_dir: Path, under: Path | None = None) -> tuple[str, int]:
@@ -97,9 +94,7 @@ def test_killed_task_is_retried_in_a_new_scratch_directory_and_resumes(
     # the first attempt of the DNABERT-S task stops itself after its first piece; the retry runs free, and
     # so does the ESM-2 task
     (tmp_path / "scratch.config").write_text(
-        f"process.scratch = '{scratch_root}'\n"
-        "process {\n    withName: 'EMBED_DNABERT' {\n        beforeScript = { task.attempt == 1 ? "
-        "'export VIRNUCPRO_PAUSE_AT=checkpoint:dnabert-s:piece-1' : 'true' }\n    }\n}\n"
+        f"process.scratch = '{scratch_root}'\n" + first_attempt_pauses("EMBED_DNABERT", "checkpoint:dnabert-s:piece-1")
     )
     launch_dir = tmp_path / "retried"
     process = start_pipeline(

@@ -26,6 +26,7 @@ from tests.pipeline.helpers import (
     assert_same_outputs,
     checkpoint_pieces,
     embed_command,
+    first_attempt_pauses,
     resumed_count,
     run_pipeline,
     signal_task_processes,
@@ -241,11 +242,8 @@ def interrupted_run(
     cannot finish the shard before SLURM stops the job, however fast the machine; the retry runs free."""
     launch_dir = tmp_path_factory.mktemp("slurm_interrupted")
     # the retry asks for twice the first attempt's time, as conf/base.config does for every process
-    limits = (
-        "process {\n    withName: 'EMBED_DNABERT' {\n        time = { 10.min * task.attempt }\n    }\n"
-        "    withName: 'EMBED_.*' {\n        beforeScript = { task.attempt == 1 ? "
-        "'export VIRNUCPRO_PAUSE_AT=checkpoint:dnabert-s:piece-1,checkpoint:esm2:piece-1' : 'true' }\n    }\n}\n"
-    )
+    limits = "process {\n    withName: 'EMBED_DNABERT' {\n        time = { 10.min * task.attempt }\n    }\n}\n"
+    limits += first_attempt_pauses("EMBED_.*")
     (launch_dir / "limits.config").write_text(FAST_POLL + limits)
     args = ("-profile", "test,slurm", "-c", str(launch_dir / "limits.config"))
     process = start_pipeline(nextflow_bin, nxf_home, launch_dir, *args, env=slurm_cluster.env)
